@@ -34,6 +34,7 @@ export default tseslint.config(
   {
     // The domain is pure: no I/O, no clock, no randomness. Only relative imports are allowed.
     files: ['packages/ledger/src/**/*.ts'],
+    ignores: ['packages/ledger/src/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -142,7 +142,9 @@ function brokerJars(log: (line: string) => void): string {
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     const out = (error as { stdout?: Buffer }).stdout?.toString() ?? String(error);
-    throw new Error(`could not fetch the Kafka jars with Maven (${POM}):\n${out.slice(-3000)}`);
+    throw new Error(`could not fetch the Kafka jars with Maven (${POM}):\n${out.slice(-3000)}`, {
+      cause: error,
+    });
   }
   renameSync(staging, libs);
   return libs;
@@ -196,6 +198,7 @@ async function startLocalBroker(log: (line: string) => void): Promise<KafkaServe
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(
       `formatting Kafka storage failed: ${String((error as { stderr?: Buffer }).stderr ?? error)}`,
+      { cause: error },
     );
   }
   const logFile = join(cacheDir('logs'), 'kafka.log');

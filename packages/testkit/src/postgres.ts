@@ -54,7 +54,9 @@ async function assertReachable(url: string): Promise<void> {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    throw new Error(`DATABASE_URL is set but PostgreSQL does not answer there: ${String(error)}`);
+    throw new Error(`DATABASE_URL is set but PostgreSQL does not answer there: ${String(error)}`, {
+      cause: error,
+    });
   } finally {
     await client.end().catch(() => {});
   }
@@ -117,7 +119,9 @@ async function startLocalCluster(log: (line: string) => void): Promise<PostgresS
       { stdio: 'pipe' },
     );
   } catch (error) {
-    throw new Error(`initdb failed (${bin}): ${String((error as { stderr?: Buffer }).stderr ?? error)}`);
+    throw new Error(`initdb failed (${bin}): ${String((error as { stderr?: Buffer }).stderr ?? error)}`, {
+      cause: error,
+    });
   } finally {
     rmSync(pwFile, { force: true });
   }
