@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema/database.ts';
+import {
+  executeCommands,
+  type CommandRequest,
+  type CommandResult,
+  type ExecuteOptions,
+} from './executeCommands.ts';
+
+export interface BatcherOptions extends ExecuteOptions {
+  /** Most commands committed together in one transaction. */
+  readonly maxBatch?: number;
+  /** Transactions in flight at once (each holds one connection). */
+  readonly maxInFlight?: number;
+}
+
+interface Waiting {
+  readonly request: CommandRequest;
+  resolve(result: CommandResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit: commands that arrive while transactions are in flight wait and are committed
+ * together in the next one, so one fsync acknowledges many commands. No timer: an idle ledger
+ * commits a lone command at once; a busy one batches by itself. Each command still gets its own
+ * result (its own idempotency replay, conflict or domain error) and is acked only after COMMIT.
+ */
+export class CommandBatcher {
+  readonly #db: Kysely<Database>;
+  readonly #options: BatcherOptions;
+  readonly #queue: Waiting[] = [];
+  #inFlight = 0;
+
+  constructor(db: Kysely<Database>, options: BatcherOptions) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  /** Runs `request` in the next group transaction; resolves after it is durably committed. */
+  submit(request: CommandRequest): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    const maxInFlight = this.#options.maxInFlight ?? 4;
+    const maxBatch = this.#options.maxBatch ?? 100;
+    while (this.#inFlight < maxInFlight && this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, maxBatch);
+      this.#inFlight++;
+      void this.#run(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  async #run(batch: Waiting[]): Promise<void> {
+    try {
+      const results = await executeCommands(
+        this.#db,
+        batch.map((w) => w.request),
+        this.#options,
+      );
+      results.forEach((settled, i) => {
+        const waiting = batch[i] as Waiting;
+        if (settled.ok) waiting.resolve(settled.value);
+        else waiting.reject(settled.error);
+      });
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+    }
+  }
+}

@@ -1,0 +1,262 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '@payledger/testkit/vitest';
+import {
+  CommandBatcher,
+  EventStoreError,
+  executeCommands,
+  migrateToLatest,
+  openDatabase,
+  readStream,
+  verifyStreams,
+  type CommandRequest,
+  type Database,
+  type StoredEvent,
+} from './index.ts';
+
+const TOPIC = 'ledger.events';
+
+/** A counter stream: `add` appends one event; refuses to go above `max`. */
+function addCommand(
+  streamId: string,
+  amount: number,
+  opts: { key?: string | null; caller?: string; expectedVersion?: number; max?: number } = {},
+): CommandRequest {
+  return {
+    caller: opts.caller ?? 'svc-a',
+    idempotencyKey: opts.key === undefined ? `k-${randomBytes(6).toString('hex')}` : opts.key,
+    fingerprint: `add:${streamId}:${amount}`,
+    streamId,
+    streamType: 'counter',
+    expectedVersion: opts.expectedVersion,
+    metadata: { actor: opts.caller ?? 'svc-a', correlationId: `corr-${streamId}`, causationId: null },
+    decide(history: readonly StoredEvent[]) {
+      const total = history.reduce((t, e) => t + Number(e.data['amount']), 0);
+      if (opts.max !== undefined && total + amount > opts.max) throw new Error('over the limit');
+      return {
+        events: [{ type: 'Added', data: { amount: String(amount) } }],
+        respond: (appended) => ({
+          statusCode: 201,
+          body: { total: total + amount, version: appended.at(-1)?.streamVersion },
+        }),
+      };
+    },
+  };
+}
+
+describe('event store on PostgreSQL', () => {
+  let database: TestDatabase;
+  let db: Kysely<Database>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('evstore');
+    db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 20 });
+    await migrateToLatest(db);
+    await migrateToLatest(db); // idempotent
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+
+  it('appends events and outbox rows in one transaction, hash-chained per stream', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const [first] = await executeCommands(db, [addCommand(stream, 5)], { topic: TOPIC });
+    const [second] = await executeCommands(db, [addCommand(stream, 7)], { topic: TOPIC });
+    expect(first?.ok && first.value.kind).toBe('applied');
+    expect(second?.ok && second.value.response).toEqual({ statusCode: 201, body: { total: 12, version: 2 } });
+    const events = await readStream(db, stream);
+    expect(events.map((e) => e.streamVersion)).toEqual([1, 2]);
+    expect(events[1]?.prevHash).toBe(events[0]?.hash);
+    expect(verifyStreams(events)).toEqual([]);
+    const outbox = await db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('message_key', '=', stream)
+      .orderBy('id')
+      .execute();
+    expect(outbox.map((o) => o.event_id)).toEqual(events.map((e) => e.eventId));
+    expect(outbox[0]?.transaction_id).toBe(events[0]?.transactionId);
+    expect(outbox[0]?.headers).toMatchObject({ 'event-id': events[0]?.eventId, 'event-type': 'Added.v1' });
+  });
+
+  it('replays the original response for the same key and body, appending nothing', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const command = addCommand(stream, 3, { key: 'same-key' });
+    const [a] = await executeCommands(db, [command], { topic: TOPIC });
+    const [b] = await executeCommands(db, [command], { topic: TOPIC });
+    expect(a?.ok && a.value.kind).toBe('applied');
+    expect(b?.ok && b.value).toEqual({
+      kind: 'replayed',
+      response: { statusCode: 201, body: { total: 3, version: 1 } },
+    });
+    expect(await readStream(db, stream)).toHaveLength(1);
+  });
+
+  it('refuses the same key with a different body, and scopes keys per caller', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    await executeCommands(db, [addCommand(stream, 3, { key: 'k1' })], { topic: TOPIC });
+    const [reused] = await executeCommands(db, [addCommand(stream, 4, { key: 'k1' })], { topic: TOPIC });
+    expect(reused?.ok).toBe(false);
+    expect(!reused?.ok && (reused?.error as EventStoreError).code).toBe('idempotency_key_reused');
+    const [otherCaller] = await executeCommands(db, [addCommand(stream, 4, { key: 'k1', caller: 'svc-b' })], {
+      topic: TOPIC,
+    });
+    expect(otherCaller?.ok && otherCaller.value.kind).toBe('applied');
+    expect(await readStream(db, stream)).toHaveLength(2);
+  });
+
+  it('applies concurrent duplicates exactly once', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const command = addCommand(stream, 1, { key: 'dup' });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => executeCommands(db, [command], { topic: TOPIC })),
+    );
+    const kinds = results.map(([r]) => (r?.ok ? r.value.kind : 'error'));
+    expect(kinds.filter((k) => k === 'applied')).toHaveLength(1);
+    expect(kinds.filter((k) => k === 'replayed')).toHaveLength(19);
+    expect(await readStream(db, stream)).toHaveLength(1);
+  });
+
+  it('fails a stale expected version with a typed conflict and stores nothing for it', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    await executeCommands(db, [addCommand(stream, 1)], { topic: TOPIC });
+    const [stale] = await executeCommands(db, [addCommand(stream, 1, { key: 'stale', expectedVersion: 0 })], {
+      topic: TOPIC,
+    });
+    expect(!stale?.ok && (stale?.error as EventStoreError).code).toBe('stream_version_conflict');
+    const keys = await db.selectFrom('idempotency_keys').select('key').where('key', '=', 'stale').execute();
+    expect(keys).toEqual([]);
+    const [fresh] = await executeCommands(db, [addCommand(stream, 1, { key: 'stale', expectedVersion: 1 })], {
+      topic: TOPIC,
+    });
+    expect(fresh?.ok).toBe(true);
+  });
+
+  it('keeps per-command results exact inside one group commit', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const dup = addCommand(stream, 2, { key: 'in-batch' });
+    const results = await executeCommands(
+      db,
+      [
+        dup,
+        addCommand(stream, 50, { max: 10 }),
+        dup,
+        addCommand(stream, 3),
+        addCommand(stream, 2, { key: 'in-batch' }),
+      ],
+      { topic: TOPIC },
+    );
+    expect(results.map((r) => (r.ok ? r.value.kind : (r.error as Error).message))).toEqual([
+      'applied',
+      'over the limit',
+      'replayed',
+      'applied',
+      'replayed',
+    ]);
+    const events = await readStream(db, stream);
+    expect(events.map((e) => e.data['amount'])).toEqual(['2', '3']);
+    expect(verifyStreams(events)).toEqual([]);
+  });
+
+  it('serializes concurrent writers of one stream through the batcher without losing an update', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const batcher = new CommandBatcher(db, { topic: TOPIC, maxInFlight: 4, maxBatch: 8 });
+    const results = await Promise.all(
+      Array.from({ length: 60 }, () => batcher.submit(addCommand(stream, 1))),
+    );
+    expect(results.every((r) => r.kind === 'applied')).toBe(true);
+    const events = await readStream(db, stream);
+    expect(events.map((e) => e.streamVersion)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(verifyStreams(events)).toEqual([]);
+  });
+
+  it('detects a tampered event through its hash', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    await executeCommands(db, [addCommand(stream, 1), addCommand(stream, 2)], { topic: TOPIC });
+    const events = await readStream(db, stream);
+    const tampered = events.map((e, i) => (i === 0 ? { ...e, data: { amount: '100' } } : e));
+    expect(verifyStreams(tampered).map((b) => b.problem)).toEqual(['hash_mismatch']);
+  });
+
+  describe('append-only history', () => {
+    it('refuses UPDATE, DELETE and TRUNCATE of events even for the owner (triggers)', async () => {
+      const stream = `s-${randomBytes(4).toString('hex')}`;
+      await executeCommands(db, [addCommand(stream, 1)], { topic: TOPIC });
+      await expect(sql`UPDATE events SET type = 'X' WHERE stream_id = ${stream}`.execute(db)).rejects.toThrow(
+        /append-only: UPDATE on events/,
+      );
+      await expect(sql`DELETE FROM events WHERE stream_id = ${stream}`.execute(db)).rejects.toThrow(
+        /append-only: DELETE on events/,
+      );
+      await expect(sql`TRUNCATE events`.execute(db)).rejects.toThrow(/append-only: TRUNCATE on events/);
+      expect(await readStream(db, stream)).toHaveLength(1);
+    });
+
+    it('gives the application role no UPDATE, DELETE or TRUNCATE privilege on events', async () => {
+      const login = `ledger_test_${randomBytes(4).toString('hex')}`;
+      const password = randomBytes(12).toString('hex');
+      await sql.raw(`CREATE ROLE ${login} LOGIN PASSWORD '${password}' IN ROLE ledger_app`).execute(db);
+      const url = new URL(database.url);
+      url.username = login;
+      url.password = password;
+      const app = new pg.Client({ connectionString: url.toString() });
+      await app.connect();
+      try {
+        const stream = `s-${randomBytes(4).toString('hex')}`;
+        const appDb = await openDatabase({ kind: 'postgres', url: url.toString() });
+        const [ok] = await executeCommands(appDb, [addCommand(stream, 1)], { topic: TOPIC });
+        await appDb.destroy();
+        expect(ok?.ok).toBe(true);
+        // Privilege checks come before triggers: these fail with permission denied.
+        for (const statement of [`UPDATE events SET type = 'X'`, `DELETE FROM events`, `TRUNCATE events`]) {
+          await expect(app.query(statement)).rejects.toMatchObject({ code: '42501' });
+        }
+        const privileges = await app.query<{ p: string; granted: boolean }>(
+          `SELECT p, has_table_privilege('events', p) AS granted FROM unnest(ARRAY['SELECT','INSERT','UPDATE','DELETE','TRUNCATE']) AS p`,
+        );
+        expect(Object.fromEntries(privileges.rows.map((r) => [r.p, r.granted]))).toEqual({
+          SELECT: true,
+          INSERT: true,
+          UPDATE: false,
+          DELETE: false,
+          TRUNCATE: false,
+        });
+      } finally {
+        await app.end();
+        await sql
+          .raw(`DROP OWNED BY ${login}; DROP ROLE ${login}`)
+          .execute(db)
+          .catch(() => {});
+      }
+    });
+  });
+});
+
+describe('event store on PGlite (embedded mode)', () => {
+  it('runs the same migrations and commands', async () => {
+    const db = await openDatabase({ kind: 'pglite', dataDir: null });
+    try {
+      await migrateToLatest(db);
+      const stream = 'pglite-stream';
+      const results = await executeCommands(
+        db,
+        [addCommand(stream, 1, { key: 'p1' }), addCommand(stream, 2)],
+        {
+          topic: TOPIC,
+        },
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+      const [replay] = await executeCommands(db, [addCommand(stream, 1, { key: 'p1' })], { topic: TOPIC });
+      expect(replay?.ok && replay.value.kind).toBe('replayed');
+      const events = await readStream(db, stream);
+      expect(verifyStreams(events)).toEqual([]);
+      expect(events[0]?.transactionId).toMatch(/^\d+$/);
+      await expect(sql`TRUNCATE events`.execute(db)).rejects.toThrow(/append-only/);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

@@ -1,0 +1,12 @@
+import type { Migration, MigrationProvider } from 'kysely/migration';
+import * as m0001 from './0001_ledger.ts';
+
+/** Every migration, in order. Adding one = adding a line; landed ones are never edited. */
+const migrations: Record<string, Migration> = {
+  '0001_ledger': m0001,
+};
+
+/** Static provider (no file-system scanning: works the same bundled, on PGlite and in tests). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

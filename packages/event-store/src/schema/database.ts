@@ -1,0 +1,11 @@
+import type { EventsTable, StreamsTable } from './events.table.ts';
+import type { IdempotencyKeysTable } from './idempotencyKeys.table.ts';
+import type { OutboxTable } from './outbox.table.ts';
+
+/** The ledger's tables as kysely sees them. */
+export interface Database {
+  events: EventsTable;
+  streams: StreamsTable;
+  outbox: OutboxTable;
+  idempotency_keys: IdempotencyKeysTable;
+}

@@ -1,0 +1,29 @@
+import type { ColumnType } from 'kysely';
+
+/** `events`: the append-only, hash-chained history. UPDATE, DELETE and TRUNCATE are refused. */
+export interface EventsTable {
+  /** Global position (identity); assigned at insert, visible at commit. pg returns it as a string. */
+  position: ColumnType<string, never, never>;
+  event_id: string;
+  stream_id: string;
+  stream_type: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  data: ColumnType<unknown, string, never>;
+  metadata: ColumnType<unknown, string, never>;
+  recorded_at: ColumnType<Date, string, never>;
+  /** The writing transaction's id (xid8), for visibility-ordered readers. */
+  transaction_id: ColumnType<string, never, never>;
+  prev_hash: string;
+  hash: string;
+}
+
+/** `streams`: the head of each stream (version and last hash); derivable from `events`. */
+export interface StreamsTable {
+  stream_id: string;
+  stream_type: string;
+  version: number;
+  last_hash: string;
+  updated_at: ColumnType<Date, string | undefined, string>;
+}

@@ -1,0 +1,19 @@
+import type { ColumnType } from 'kysely';
+
+/**
+ * `outbox`: messages announcing events, written in the same transaction as the events. Rows are
+ * deleted once published (they are not history).
+ */
+export interface OutboxTable {
+  id: ColumnType<string, never, never>;
+  transaction_id: ColumnType<string, never, never>;
+  event_id: string;
+  /** Kafka message key: the stream (payment) id, so one payment's messages stay in order. */
+  message_key: string;
+  topic: string;
+  type: string;
+  schema_version: number;
+  payload: ColumnType<unknown, string, never>;
+  headers: ColumnType<Record<string, string>, string, never>;
+  created_at: ColumnType<Date, string | undefined, never>;
+}
