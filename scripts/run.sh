@@ -23,7 +23,7 @@ shift || true
 case "$task" in
   start)
     install_deps
-    exec node services/main/src/main.ts "$@"
+    exec node services/embedded/src/main.ts "$@"
     ;;
   test)
     install_deps

@@ -12,6 +12,7 @@ export {
   type CommandResult,
   type Decision,
   type ExecuteOptions,
+  type TouchedStream,
 } from './commands/executeCommands.ts';
 export { CommandBatcher, type BatcherOptions } from './commands/commandBatcher.ts';
 export { readStream, readAll } from './streams/readStream.ts';

@@ -46,9 +46,21 @@ export type CommandResult =
   | { readonly kind: 'applied'; readonly response: CommandResponse; readonly events: readonly StoredEvent[] }
   | { readonly kind: 'replayed'; readonly response: CommandResponse };
 
+/** A stream that gained events in a transaction, with its full history after them. */
+export interface TouchedStream {
+  readonly streamId: string;
+  readonly streamType: string;
+  readonly history: readonly StoredEvent[];
+}
+
 export interface ExecuteOptions extends OutboxOptions {
   /** Clock for recorded_at (tests pin it). */
   readonly now?: () => Date;
+  /**
+   * Called inside the transaction after the events are written, with every stream that gained
+   * events: inline read models are updated atomically with the history they derive from.
+   */
+  readonly onAppended?: (trx: Transaction<Database>, touched: readonly TouchedStream[]) => Promise<void>;
 }
 
 type Settled = { ok: true; value: CommandResult } | { ok: false; error: unknown };
@@ -284,6 +296,22 @@ async function runBatch(
       WHERE s.stream_id = v.stream_id AND s.version <> v.version`.execute(trx);
     // Heads created for commands that appended nothing are not streams.
     await trx.deleteFrom('streams').where('stream_id', 'in', streamIds).where('version', '=', 0).execute();
+  }
+
+  if (options.onAppended !== undefined && allAppended.length > 0) {
+    const gained = new Set(allAppended.map((e) => e.streamId));
+    await options.onAppended(
+      trx,
+      [...gained].sort().map((streamId) => {
+        const head = heads.get(streamId) as StreamHead;
+        const history = head.history.map((e) =>
+          e.position === ''
+            ? { ...e, ...(positions.get(e.eventId) ?? { position: '', transactionId: '' }) }
+            : e,
+        );
+        return { streamId, streamType: head.streamType, history };
+      }),
+    );
   }
 
   const responses: { r: CommandRequest; response: CommandResponse }[] = [];

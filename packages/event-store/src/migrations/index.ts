@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as m0001 from './0001_ledger.ts';
+import * as m0002 from './0002_payment_summaries.ts';
 
 /** Every migration, in order. Adding one = adding a line; landed ones are never edited. */
 const migrations: Record<string, Migration> = {
   '0001_ledger': m0001,
+  '0002_payment_summaries': m0002,
 };
 
 /** Static provider (no file-system scanning: works the same bundled, on PGlite and in tests). */

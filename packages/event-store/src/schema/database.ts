@@ -1,6 +1,7 @@
 import type { EventsTable, StreamsTable } from './events.table.ts';
 import type { IdempotencyKeysTable } from './idempotencyKeys.table.ts';
 import type { OutboxTable } from './outbox.table.ts';
+import type { PaymentSummariesTable } from './paymentSummaries.table.ts';
 
 /** The ledger's tables as kysely sees them. */
 export interface Database {
@@ -8,4 +9,5 @@ export interface Database {
   streams: StreamsTable;
   outbox: OutboxTable;
   idempotency_keys: IdempotencyKeysTable;
+  payment_summaries: PaymentSummariesTable;
 }

@@ -17,3 +17,4 @@ export interface OutboxTable {
   headers: ColumnType<Record<string, string>, string, never>;
   created_at: ColumnType<Date, string | undefined, never>;
 }
+

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonicalJson.ts';
+import { eventHash, GENESIS_HASH } from './eventHash.ts';
+
+const example = {
+  eventId: '0b6f7c0e-6f0a-4c52-9a5e-2a1f3d9c8e11',
+  streamId: 'pay_example',
+  streamVersion: 1,
+  type: 'PaymentCreated',
+  schemaVersion: 1,
+  data: {
+    paymentId: 'pay_example',
+    customerId: 'alice',
+    paymentMethodId: 'pm_card_visa',
+    amount: '2000',
+    currency: 'USD',
+    captureMethod: 'automatic',
+    offSession: false,
+    description: null,
+    metadata: {},
+    at: '2026-11-22T19:00:00.000Z',
+  },
+  metadata: { actor: 'orders', correlationId: 'c-1', causationId: null },
+  recordedAt: '2026-11-22T19:00:00.123Z',
+};
+
+describe('canonical JSON', () => {
+  it('sorts keys, drops white space, keeps integers and escapes strings like RFC 8785', () => {
+    expect(canonicalJson({ b: 1, a: [true, null, 'x"\n\u0001é'], c: { z: {}, y: [] } })).toBe(
+      '{"a":[true,null,"x\\"\\n\\u0001é"],"b":1,"c":{"y":[],"z":{}}}',
+    );
+  });
+
+  it('refuses floats and bigints: money must already be a decimal string', () => {
+    expect(() => canonicalJson({ amount: 20.5 })).toThrow(/safe integers/);
+    expect(() => canonicalJson({ amount: 2000n })).toThrow(/decimal string/);
+  });
+});
+
+describe('event hash', () => {
+  it('matches the worked example of docs/hash-chain.md, recomputed independently', () => {
+    const doc = readFileSync(new URL('../../../../docs/hash-chain.md', import.meta.url), 'utf8');
+    const hash = eventHash(GENESIS_HASH, example);
+    expect(doc).toContain(hash);
+    const canonical = doc.split('\n').find((line) => line.startsWith('{"data":'));
+    expect(canonical).toBeDefined();
+    const independent = createHash('sha256')
+      .update(`${'0'.repeat(64)}${canonical}`)
+      .digest('hex');
+    expect(independent).toBe(hash);
+  });
+
+  it('changes when any hashed field or the previous hash changes', () => {
+    const base = eventHash(GENESIS_HASH, example);
+    expect(eventHash('1'.repeat(64), example)).not.toBe(base);
+    expect(eventHash(GENESIS_HASH, { ...example, streamVersion: 2 })).not.toBe(base);
+    expect(eventHash(GENESIS_HASH, { ...example, data: { ...example.data, amount: '2001' } })).not.toBe(base);
+    expect(eventHash(GENESIS_HASH, { ...example, metadata: { ...example.metadata, actor: 'x' } })).not.toBe(
+      base,
+    );
+  });
+});

@@ -1,0 +1,384 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { createTestDatabase, type TestDatabase } from '@payledger/testkit/vitest';
+import {
+  CommandBatcher,
+  migrateToLatest,
+  openDatabase,
+  verifyStreams,
+  readStream,
+  type Database,
+} from '@payledger/event-store';
+import { projectPaymentSummaries } from '@payledger/projections';
+import { buildApp } from './app.ts';
+import { parseCredentials } from './auth/credentials.ts';
+
+const credentials = parseCredentials(
+  JSON.stringify([
+    { id: 'orders', secret: 'orders-secret-123', scopes: ['payments:write'] },
+    { id: 'billing', secret: 'billing-secret-123', scopes: ['payments:write'] },
+    { id: 'finance', secret: 'finance-secret-123', scopes: ['ledger:read'] },
+    { id: 'auditor', secret: 'auditor-secret-123', scopes: ['audit:read'] },
+  ]),
+);
+const auth = {
+  orders: 'Bearer orders.orders-secret-123',
+  billing: 'Bearer billing.billing-secret-123',
+  finance: 'Bearer finance.finance-secret-123',
+  auditor: 'Bearer auditor.auditor-secret-123',
+};
+
+let database: TestDatabase;
+let db: Kysely<Database>;
+let app: FastifyInstance;
+let keySeq = 0;
+const newKey = (): string => `key-${Date.now()}-${keySeq++}`;
+
+async function post(
+  path: string,
+  body: unknown,
+  opts: { as?: keyof typeof auth; key?: string | null; raw?: string; contentType?: string } = {},
+) {
+  const headers: Record<string, string> = {
+    authorization: auth[opts.as ?? 'orders'],
+    'content-type': opts.contentType ?? 'application/json',
+  };
+  const key = opts.key === undefined ? newKey() : opts.key;
+  if (key !== null) headers['idempotency-key'] = key;
+  return await app.inject({ method: 'POST', url: path, headers, payload: opts.raw ?? JSON.stringify(body) });
+}
+
+async function get(path: string, as: keyof typeof auth = 'orders') {
+  return await app.inject({ method: 'GET', url: path, headers: { authorization: auth[as] } });
+}
+
+async function counts() {
+  const [events, keys] = await Promise.all([
+    db.selectFrom('events').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+    db.selectFrom('idempotency_keys').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { events: Number(events.n), keys: Number(keys.n) };
+}
+
+async function customer(id = `cust-${keySeq++}-${Math.random().toString(36).slice(2)}`) {
+  const res = await post('/v1/customers', { customerId: id, email: `${id}@example.com` });
+  expect(res.statusCode).toBe(201);
+  return id;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('api');
+  db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 20 });
+  await migrateToLatest(db);
+  const batcher = new CommandBatcher(db, { topic: 'ledger.events.v1', onAppended: projectPaymentSummaries });
+  app = buildApp({ db, batcher, credentials });
+  await app.ready();
+});
+afterAll(async () => {
+  await app.close();
+  await db.destroy();
+  await database.drop();
+});
+
+describe('authentication and scopes', () => {
+  it('answers 401 problem+json without or with a wrong credential', async () => {
+    const none = await app.inject({ method: 'GET', url: '/v1/payments' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['content-type']).toContain('application/problem+json');
+    expect(none.headers['www-authenticate']).toContain('Bearer');
+    expect(none.json()).toMatchObject({ status: 401, code: 'unauthenticated' });
+    const wrong = await app.inject({
+      method: 'GET',
+      url: '/v1/payments',
+      headers: { authorization: 'Bearer orders.not-the-secret' },
+    });
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it('answers 403 when the credential lacks the scope', async () => {
+    const res = await post('/v1/customers', { email: 'a@example.com' }, { as: 'finance' });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('forbidden');
+  });
+});
+
+describe('payments', () => {
+  it('creates a payment durably, records the caller, and reads it back with its history', async () => {
+    const customerId = await customer();
+    const created = await post(
+      '/v1/payments',
+      {
+        customerId,
+        paymentMethodId: 'pm_card_visa',
+        amount: 2000,
+        currency: 'usd',
+        description: 'order 42',
+        metadata: { order: '42' },
+      },
+      { key: 'create-1' },
+    );
+    expect(created.statusCode).toBe(201);
+    const payment = created.json();
+    expect(payment).toMatchObject({
+      customerId,
+      amount: 2000,
+      currency: 'USD',
+      status: 'pending',
+      captureMethod: 'automatic',
+      version: 1,
+    });
+    expect(created.headers.location).toBe(`/v1/payments/${payment.id}`);
+
+    const read = await get(`/v1/payments/${payment.id}`);
+    expect(read.statusCode).toBe(200);
+    const { events } = read.json();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'PaymentCreated',
+      metadata: { actor: 'orders' },
+      data: { amount: '2000', currency: 'USD' },
+    });
+    expect(verifyStreams(await readStream(db, payment.id))).toEqual([]);
+
+    const outbox = await db.selectFrom('outbox').selectAll().where('message_key', '=', payment.id).execute();
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0]?.event_id).toBe(events[0].eventId);
+  });
+
+  it('replays the original response for the same key and body and appends nothing', async () => {
+    const customerId = await customer();
+    const body = { customerId, paymentMethodId: 'pm_card_visa', amount: 500, currency: 'EUR' };
+    const first = await post('/v1/payments', body, { key: 'replay-me' });
+    const before = await counts();
+    const second = await post('/v1/payments', body, { key: 'replay-me' });
+    expect(second.statusCode).toBe(first.statusCode);
+    expect(second.json()).toEqual(first.json());
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses the same key with a different body', async () => {
+    const customerId = await customer();
+    await post(
+      '/v1/payments',
+      { customerId, paymentMethodId: 'pm_card_visa', amount: 500, currency: 'EUR' },
+      { key: 'k-diff' },
+    );
+    const res = await post(
+      '/v1/payments',
+      { customerId, paymentMethodId: 'pm_card_visa', amount: 501, currency: 'EUR' },
+      { key: 'k-diff' },
+    );
+    expect(res.statusCode).toBe(422);
+    expect(res.json().code).toBe('idempotency_key_reused');
+  });
+
+  it('applies concurrent duplicates exactly once', async () => {
+    const customerId = await customer();
+    const body = { customerId, paymentMethodId: 'pm_card_visa', amount: 700, currency: 'GBP' };
+    const responses = await Promise.all(
+      Array.from({ length: 25 }, () => post('/v1/payments', body, { key: 'concurrent' })),
+    );
+    const ids = new Set(responses.map((r) => r.json().id));
+    expect(responses.every((r) => r.statusCode === 201)).toBe(true);
+    expect(ids.size).toBe(1);
+    const rows = await db
+      .selectFrom('payment_summaries')
+      .select('payment_id')
+      .where('customer_id', '=', customerId)
+      .execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('refuses a transition the payment cannot make with 409 and stores nothing', async () => {
+    const customerId = await customer();
+    const created = (
+      await post('/v1/payments', {
+        customerId,
+        paymentMethodId: 'pm_card_visa',
+        amount: 900,
+        currency: 'USD',
+      })
+    ).json();
+    const before = await counts();
+    const capture = await post(`/v1/payments/${created.id}/capture`, {});
+    expect(capture.statusCode).toBe(409);
+    expect(capture.json().code).toBe('invalid_transition');
+    const refund = await post(`/v1/payments/${created.id}/refunds`, { amount: 100 });
+    expect(refund.statusCode).toBe(409);
+    expect(await counts()).toEqual(before);
+    const cancel = await post(`/v1/payments/${created.id}/cancel`, { reason: 'customer changed mind' });
+    expect(cancel.statusCode).toBe(202);
+  });
+
+  it('hides one writer’s payments from another, not from finance', async () => {
+    const customerId = await customer();
+    const created = (
+      await post('/v1/payments', {
+        customerId,
+        paymentMethodId: 'pm_card_visa',
+        amount: 900,
+        currency: 'USD',
+      })
+    ).json();
+    expect((await get(`/v1/payments/${created.id}`, 'billing')).statusCode).toBe(404);
+    expect((await post(`/v1/payments/${created.id}/cancel`, {}, { as: 'billing' })).statusCode).toBe(404);
+    expect((await get(`/v1/payments/${created.id}`, 'finance')).statusCode).toBe(200);
+    expect((await get(`/v1/payments/${created.id}`, 'auditor')).statusCode).toBe(200);
+  });
+
+  it('lists payments newest first with filters and cursor pagination', async () => {
+    const customerId = await customer();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await post('/v1/payments', {
+        customerId,
+        paymentMethodId: 'pm_card_visa',
+        amount: 1000 + i * 10,
+        currency: i % 2 === 0 ? 'USD' : 'JPY',
+      });
+      ids.push(res.json().id);
+    }
+    const page1 = (await get(`/v1/payments?customerId=${customerId}&limit=2`, 'finance')).json();
+    expect(page1.data.map((p: { id: string }) => p.id)).toEqual([ids[4], ids[3]]);
+    const page2 = (
+      await get(`/v1/payments?customerId=${customerId}&limit=2&cursor=${page1.nextCursor}`, 'finance')
+    ).json();
+    const page3 = (
+      await get(`/v1/payments?customerId=${customerId}&limit=2&cursor=${page2.nextCursor}`, 'finance')
+    ).json();
+    expect([...page2.data, ...page3.data].map((p: { id: string }) => p.id)).toEqual([ids[2], ids[1], ids[0]]);
+    expect(page3.nextCursor).toBeNull();
+    const jpy = (await get(`/v1/payments?customerId=${customerId}&currency=jpy`, 'finance')).json();
+    expect(jpy.data.map((p: { currency: string }) => p.currency)).toEqual(['JPY', 'JPY']);
+    const bad = await get(`/v1/payments?cursor=nonsense`, 'finance');
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('charges off-session only with a saved payment method', async () => {
+    const customerId = await customer();
+    const refused = await post('/v1/payments', {
+      customerId,
+      amount: 1500,
+      currency: 'USD',
+      offSession: true,
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().code).toBe('payment_method_not_saved');
+    const saved = await post(`/v1/customers/${customerId}/payment-methods`, {
+      paymentMethodId: 'pm_card_visa',
+    });
+    expect(saved.statusCode).toBe(202);
+    const charged = await post('/v1/payments', {
+      customerId,
+      amount: 1500,
+      currency: 'USD',
+      offSession: true,
+    });
+    expect(charged.statusCode).toBe(201);
+    expect(charged.json()).toMatchObject({ paymentMethodId: 'pm_card_visa', offSession: true });
+  });
+});
+
+describe('bad input gets a clear 4xx and stores nothing', () => {
+  const valid = { customerId: 'someone', paymentMethodId: 'pm_card_visa', amount: 2000, currency: 'USD' };
+  const cases: Array<[string, () => ReturnType<typeof post>, number, string]> = [
+    ['malformed JSON', () => post('/v1/payments', null, { raw: '{"amount": 20' }), 400, 'invalid_json'],
+    ['unknown field', () => post('/v1/payments', { ...valid, surprise: true }), 400, 'invalid_request'],
+    ['wrong type', () => post('/v1/payments', { ...valid, amount: '2000' }), 400, 'invalid_amount'],
+    ['zero amount', () => post('/v1/payments', { ...valid, amount: 0 }), 400, 'invalid_amount'],
+    ['negative amount', () => post('/v1/payments', { ...valid, amount: -5 }), 400, 'invalid_amount'],
+    ['fractional amount', () => post('/v1/payments', { ...valid, amount: 20.5 }), 400, 'invalid_amount'],
+    [
+      'too large amount',
+      () => post('/v1/payments', { ...valid, amount: 100_000_000 }),
+      400,
+      'invalid_amount',
+    ],
+    ['unknown currency', () => post('/v1/payments', { ...valid, currency: 'XYZ' }), 400, 'unknown_currency'],
+    [
+      'KWD amount not ending in 0',
+      () => post('/v1/payments', { ...valid, currency: 'KWD', amount: 1005 }),
+      400,
+      'invalid_amount',
+    ],
+    [
+      'oversized body',
+      () => post('/v1/payments', { ...valid, description: 'x'.repeat(70_000) }),
+      413,
+      'body_too_large',
+    ],
+    [
+      'missing Idempotency-Key',
+      () => post('/v1/payments', valid, { key: null }),
+      400,
+      'idempotency_key_missing',
+    ],
+    [
+      'oversized Idempotency-Key',
+      () => post('/v1/payments', valid, { key: 'k'.repeat(256) }),
+      400,
+      'idempotency_key_invalid',
+    ],
+    [
+      'card number in metadata',
+      () => post('/v1/payments', { ...valid, metadata: { note: '4242 4242 4242 4242' } }),
+      400,
+      'card_data_refused',
+    ],
+    [
+      'card number as a number',
+      () => post('/v1/payments', { ...valid, amount: 4000000000000002 }),
+      400,
+      'card_data_refused',
+    ],
+    [
+      'card number as payment method',
+      () => post('/v1/payments', { ...valid, paymentMethodId: '5555555555554444' }),
+      400,
+      'card_data_refused',
+    ],
+    [
+      'not JSON',
+      () => post('/v1/payments', null, { raw: 'amount=5', contentType: 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'unknown customer',
+      () => post('/v1/payments', { ...valid, customerId: 'nobody-here' }),
+      404,
+      'customer_not_found',
+    ],
+  ];
+  beforeAll(async () => {
+    await customer('someone');
+  });
+  for (const [name, send, status, code] of cases) {
+    it(name, async () => {
+      const before = await counts();
+      const res = await send();
+      expect(res.statusCode).toBe(status);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json()).toMatchObject({ status, code });
+      expect(res.json().detail.length).toBeGreaterThan(10);
+      expect(await counts()).toEqual(before);
+    });
+  }
+});
+
+describe('operations', () => {
+  it('serves health, readiness, metrics and an OpenAPI document', async () => {
+    expect((await app.inject({ url: '/health/live' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/health/ready' })).json()).toEqual({ status: 'ready' });
+    const metrics = await app.inject({ url: '/metrics' });
+    expect(metrics.body).toContain('ledger_api_requests_total');
+    expect(metrics.body).toContain('ledger_api_request_duration_seconds_bucket');
+    expect(metrics.body).toMatch(/ledger_api_errors_total\{code="unauthenticated"\} \d+/);
+    const doc = (await app.inject({ url: '/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.0.3');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/payments', '/v1/payments/{paymentId}/refunds']),
+    );
+  });
+});

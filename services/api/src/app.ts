@@ -1,0 +1,163 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { sql, type Kysely } from 'kysely';
+import { ZodError } from 'zod';
+import type { CommandBatcher, Database } from '@payledger/event-store';
+import { authenticate, type Credential } from './auth/credentials.ts';
+import { registerCustomerRoutes } from './customers/customerRoutes.ts';
+import { containsCardNumber } from './http/cardNumbers.ts';
+import { toApiError } from './http/domainErrors.ts';
+import { createMetrics, type ApiMetrics } from './http/metrics.ts';
+import { ApiError, problemOf } from './http/problems.ts';
+import { openApiDocument } from './http/openApi.ts';
+import { registerPaymentRoutes } from './payments/paymentRoutes.ts';
+
+/** What the API needs; built by main.ts (or a test) and passed in. */
+export interface AppDeps {
+  readonly db: Kysely<Database>;
+  readonly batcher: CommandBatcher;
+  readonly credentials: readonly Credential[];
+  readonly metrics: ApiMetrics;
+  /** Ready once migrations ran and the database answers. */
+  readonly isReady?: () => boolean;
+}
+
+/** Largest request body accepted (commands are small; anything bigger is refused, nothing stored). */
+export const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Builds the HTTP API (not listening): authentication on every /v1 route, problem+json errors,
+ * card-number refusal on raw bodies, metrics, health, OpenAPI.
+ */
+export function buildApp(
+  deps: Omit<AppDeps, 'metrics'> & { metrics?: ApiMetrics },
+  options: { logger?: FastifyServerOptions['logger'] } = {},
+): FastifyInstance {
+  const metrics = deps.metrics ?? createMetrics();
+  const full: AppDeps = { ...deps, metrics };
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    // Request ids become causation ids; never trust a caller's.
+    genReqId: () => crypto.randomUUID(),
+    return503OnClosing: true,
+  });
+  app.decorateRequest('credential', null);
+  app.decorateRequest('rawJson', null);
+
+  // JSON only, parsed by us: the raw text is checked for card numbers first, so card data is
+  // refused wherever it appears and never reaches a log or the database.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT },
+    (request, body, done) => {
+      const text = body as string;
+      if (containsCardNumber(text)) {
+        done(
+          new ApiError(
+            'card_data_refused',
+            'the body holds what looks like a card number; send a Stripe PaymentMethod id (pm_...) instead',
+          ),
+          undefined,
+        );
+        return;
+      }
+      if (text.trim() === '') {
+        request.rawJson = {};
+        done(null, {});
+        return;
+      }
+      try {
+        const parsed: unknown = JSON.parse(text);
+        request.rawJson = parsed;
+        done(null, parsed);
+      } catch (error) {
+        done(
+          new ApiError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`),
+          undefined,
+        );
+      }
+    },
+  );
+  app.addContentTypeParser('*', (_request, _payload, done) => {
+    done(
+      new ApiError('unsupported_media_type', 'send commands as Content-Type: application/json'),
+      undefined,
+    );
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/v1/')) return;
+    const credential = authenticate(request.headers.authorization, deps.credentials);
+    if (credential === null) {
+      reply.header('www-authenticate', 'Bearer realm="ledger"');
+      throw new ApiError('unauthenticated', 'send Authorization: Bearer <credential id>.<secret>');
+    }
+    request.credential = credential;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler(async (rawError, request, reply) => {
+    let error = toApiError(rawError);
+    if (!(error instanceof ApiError)) {
+      const e = error as { code?: string; statusCode?: number; message?: string };
+      if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        error = new ApiError('body_too_large', `bodies are limited to ${BODY_LIMIT} bytes`);
+      } else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        error = new ApiError('unsupported_media_type', 'send commands as Content-Type: application/json');
+      } else if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+        error = new ApiError('invalid_json', e.message ?? 'the body is not valid JSON');
+      } else if (rawError instanceof ZodError) {
+        error = new ApiError('invalid_request', rawError.message);
+      } else if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+        error = new ApiError('invalid_request', e.message ?? 'bad request');
+      } else {
+        request.log.error({ err: rawError }, 'unhandled error');
+        error = new ApiError(
+          'internal_error',
+          'something went wrong on our side; it was logged (retry with the same Idempotency-Key)',
+        );
+      }
+    }
+    const apiError = error as ApiError;
+    metrics.errors.inc({ code: apiError.code });
+    return reply
+      .code(apiError.status)
+      .type('application/problem+json')
+      .send(problemOf(apiError, request.url.split('?')[0]));
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const apiError = new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    metrics.errors.inc({ code: apiError.code });
+    return reply.code(404).type('application/problem+json').send(problemOf(apiError));
+  });
+
+  app.get('/health/live', async () => ({ status: 'ok' }));
+  app.get('/health/ready', async (_request, reply) => {
+    try {
+      if (deps.isReady !== undefined && !deps.isReady()) throw new Error('starting');
+      await sql`SELECT 1`.execute(deps.db);
+      return { status: 'ready' };
+    } catch {
+      return reply
+        .code(503)
+        .type('application/problem+json')
+        .send(problemOf(new ApiError('not_ready', 'the database does not answer yet')));
+    }
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return await metrics.registry.metrics();
+  });
+  app.get('/openapi.json', async () => openApiDocument());
+
+  registerPaymentRoutes(app, full);
+  registerCustomerRoutes(app, full);
+  return app;
+}

@@ -1,0 +1,202 @@
+// npm run bench:ingest — create-payment commands over HTTP on loopback from a separate load process,
+// against PostgreSQL with fsync on; in the same run the ceiling: pgbench running the equivalent
+// transaction (one event row + one outbox row, same payload size), best of 8, 16 and 32 clients.
+// Last line: `ingest: <n> commands/s, ceiling <m>/s, ratio <r>, p99 <ms> ms`.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort, repoRoot, startPostgres, waitFor, type PostgresServer } from '@payledger/testkit';
+
+const run = promisify(execFile);
+const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 64);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 5);
+const PG_SECONDS = Number(process.env['BENCH_PG_SECONDS'] ?? 8);
+const log = (line: string): void => void process.stderr.write(`[bench:ingest] ${line}\n`);
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  return withDatabase(adminUrl, name);
+}
+
+function pgbenchPath(): string {
+  const base = '/usr/lib/postgresql';
+  if (existsSync(base)) {
+    for (const v of readdirSync(base).sort((a, b) => Number(b) - Number(a))) {
+      const p = join(base, v, 'bin', 'pgbench');
+      if (existsSync(p)) return p;
+    }
+  }
+  return 'pgbench';
+}
+
+/** The ceiling: the same rows written by pgbench, best rate over 8, 16 and 32 clients. */
+async function ceiling(
+  url: string,
+  payload: string,
+): Promise<{ tps: number; clients: number; version: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
+  const script = join(dir, 'ingest.sql');
+  const data = payload.replaceAll("'", "''");
+  writeFileSync(
+    script,
+    [
+      'BEGIN;',
+      `INSERT INTO events (event_id, stream_id, stream_type, stream_version, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES (gen_random_uuid(), 'bench-' || gen_random_uuid(), 'payment', 1, 'PaymentCreated', 1, '${data}', '{"actor":"bench","correlationId":"c","causationId":null}', now(), '${'0'.repeat(64)}', '${'a'.repeat(64)}');`,
+      `INSERT INTO outbox (event_id, message_key, topic, type, schema_version, payload, headers) VALUES (gen_random_uuid(), 'bench', 'ledger.events.v1', 'PaymentCreated.v1', 1, '${data}', '{"event-id":"x"}');`,
+      'END;',
+      '',
+    ].join('\n'),
+  );
+  const u = new URL(url);
+  const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+  const args = [
+    '-h',
+    u.hostname,
+    '-p',
+    u.port,
+    '-U',
+    decodeURIComponent(u.username),
+    '-n',
+    '-M',
+    'prepared',
+    '-f',
+    script,
+  ];
+  const { stdout: version } = await run(pgbenchPath(), ['--version']);
+  let best = { tps: 0, clients: 0 };
+  for (const clients of [8, 16, 32]) {
+    const { stdout } = await run(
+      pgbenchPath(),
+      [...args, '-c', String(clients), '-j', '2', '-T', String(PG_SECONDS), u.pathname.slice(1)],
+      { env },
+    );
+    const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1] ?? 0);
+    log(`pgbench ${clients} clients: ${tps.toFixed(0)} tx/s`);
+    if (tps > best.tps) best = { tps, clients };
+  }
+  return { ...best, version: version.trim() };
+}
+
+async function main(): Promise<void> {
+  const postgres: PostgresServer = await startPostgres(log);
+  const children: ReturnType<typeof spawn>[] = [];
+  try {
+    const admin = new pg.Client({ connectionString: postgres.adminUrl });
+    await admin.connect();
+    const serverVersion = (await admin.query('SHOW server_version')).rows[0].server_version as string;
+    const fsync = (await admin.query('SHOW fsync')).rows[0].fsync as string;
+    await admin.end();
+
+    // 1. The system: the API in its own process on a fresh database.
+    const apiUrlDb = await createDatabase(postgres.adminUrl, 'bench_ingest_api');
+    const port = await freePort();
+    const secret = 'bench-secret-value';
+    const api = spawn(process.execPath, [join(repoRoot, 'services/api/src/main.ts')], {
+      env: {
+        ...process.env,
+        DATABASE_URL: apiUrlDb,
+        API_CREDENTIALS: JSON.stringify([{ id: 'bench', secret, scopes: ['payments:write'] }]),
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        DATABASE_POOL_SIZE: '12',
+        COMMIT_MAX_IN_FLIGHT: process.env['COMMIT_MAX_IN_FLIGHT'] ?? '4',
+        COMMIT_MAX_BATCH: process.env['COMMIT_MAX_BATCH'] ?? '100',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(api);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/health/ready`)).ok, {
+      timeoutMs: 60_000,
+      describe: () => 'API did not start',
+    });
+    const token = `Bearer bench.${secret}`;
+    const reg = await fetch(`${base}/v1/customers`, {
+      method: 'POST',
+      headers: {
+        authorization: token,
+        'content-type': 'application/json',
+        'idempotency-key': 'bench-customer',
+      },
+      body: JSON.stringify({ customerId: 'bench-customer', email: 'bench@example.com' }),
+    });
+    if (!reg.ok) throw new Error(`could not register the bench customer: ${reg.status} ${await reg.text()}`);
+
+    log(`load: ${CLIENTS} closed-loop clients, ${WARMUP}s warm-up, ${SECONDS}s measured`);
+    const loadgen = spawn(
+      process.execPath,
+      [
+        join(repoRoot, 'test/bench/loadgen.ts'),
+        base,
+        token,
+        String(CLIENTS),
+        String(WARMUP),
+        String(SECONDS),
+        'bench-customer',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(loadgen);
+    let out = '';
+    loadgen.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => loadgen.on('exit', resolve));
+    const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
+      rate: number;
+      p50ms: number;
+      p99ms: number;
+      errors: number;
+      count: number;
+      payloadBytes: number;
+    };
+    api.kill('SIGTERM');
+    await new Promise((resolve) => api.on('exit', resolve));
+    log(`system: ${result.count} commands, ${result.errors} errors, p50 ${result.p50ms.toFixed(1)} ms`);
+
+    // 2. The ceiling, on the same server, with an event payload of the same size.
+    const pgbUrl = await createDatabase(postgres.adminUrl, 'bench_ingest_pgbench');
+    const migrateDb = await import('@payledger/event-store');
+    const db = await migrateDb.openDatabase({ kind: 'postgres', url: pgbUrl });
+    await migrateDb.migrateToLatest(db);
+    const sample = await (async () => {
+      const apiDb = await migrateDb.openDatabase({ kind: 'postgres', url: apiUrlDb });
+      const row = await apiDb
+        .selectFrom('events')
+        .select('data')
+        .where('type', '=', 'PaymentCreated')
+        .limit(1)
+        .executeTakeFirstOrThrow();
+      await apiDb.destroy();
+      return JSON.stringify(row.data);
+    })();
+    await db.destroy();
+    const top = await ceiling(pgbUrl, sample);
+
+    const ratio = result.rate / top.tps;
+    log(
+      `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, PostgreSQL ${serverVersion} (fsync ${fsync}), Node ${process.version}, ${top.version}; ` +
+        `event payload ${sample.length} bytes; best pgbench at ${top.clients} clients`,
+    );
+    console.log(
+      `ingest: ${result.rate.toFixed(0)} commands/s, ceiling ${top.tps.toFixed(0)}/s, ratio ${ratio.toFixed(2)}, p99 ${result.p99ms.toFixed(1)} ms`,
+    );
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    await postgres.stop();
+  }
+}
+
+await main();
