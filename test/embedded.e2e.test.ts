@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbedded } from '@payledger/embedded';
+
+// What a newcomer does after `npm start`: create a customer and a payment with curl, read it back.
+describe('embedded start (PGlite, no server)', () => {
+  it('serves the API with the documented dev credential and keeps data across a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-embedded-'));
+    const env = { LEDGER_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' };
+    const headers = {
+      authorization: 'Bearer dev-writer.dev-writer-secret',
+      'content-type': 'application/json',
+    };
+    try {
+      let system = await startEmbedded(env);
+      const customer = await fetch(`${system.apiUrl}/v1/customers`, {
+        method: 'POST',
+        headers: { ...headers, 'idempotency-key': 'cust-1' },
+        body: JSON.stringify({ customerId: 'alice', email: 'alice@example.com' }),
+      });
+      expect(customer.status).toBe(201);
+      const created = await fetch(`${system.apiUrl}/v1/payments`, {
+        method: 'POST',
+        headers: { ...headers, 'idempotency-key': 'pay-1' },
+        body: JSON.stringify({
+          customerId: 'alice',
+          paymentMethodId: 'pm_card_visa',
+          amount: 2000,
+          currency: 'USD',
+        }),
+      });
+      expect(created.status).toBe(201);
+      const payment = (await created.json()) as { id: string };
+      await system.close();
+
+      system = await startEmbedded(env);
+      try {
+        const read = await fetch(`${system.apiUrl}/v1/payments/${payment.id}`, { headers });
+        expect(read.status).toBe(200);
+        const body = (await read.json()) as {
+          payment: { amount: number; status: string };
+          events: unknown[];
+        };
+        expect(body.payment).toMatchObject({ amount: 2000, status: 'pending' });
+        expect(body.events).toHaveLength(1);
+        const unauthenticated = await fetch(`${system.apiUrl}/v1/payments`);
+        expect(unauthenticated.status).toBe(401);
+      } finally {
+        await system.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
