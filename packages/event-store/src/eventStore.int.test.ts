@@ -3,8 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@payledger/testkit/vitest';
-import type {
-  EventStoreError} from './index.ts';
+import type { EventStoreError } from './index.ts';
 import {
   CommandBatcher,
   executeCommands,

@@ -34,12 +34,10 @@ const anyInput: fc.Arbitrary<PaymentCommand | PaymentOutcome> = fc.oneof(
     .option(amount, { nil: null })
     .map((a): PaymentCommand => ({ type: 'CapturePayment', data: { paymentId: P, amount: a, now } })),
   fc.constant<PaymentCommand>({ type: 'CancelPayment', data: { paymentId: P, reason: null, now } }),
-  fc
-    .record({ refundId, a: fc.option(amount, { nil: null }) })
-    .map(({ refundId: r, a }): PaymentCommand => ({
-      type: 'RefundPayment',
-      data: { paymentId: P, refundId: r, amount: a, reason: null, now },
-    })),
+  fc.record({ refundId, a: fc.option(amount, { nil: null }) }).map(({ refundId: r, a }): PaymentCommand => ({
+    type: 'RefundPayment',
+    data: { paymentId: P, refundId: r, amount: a, reason: null, now },
+  })),
   fc.constant<PaymentOutcome>({
     type: 'RecordRequiresAction',
     data: { paymentId: P, intentId: 'pi', nextAction: { type: 'x', redirectUrl: null }, now },
@@ -58,12 +56,10 @@ const anyInput: fc.Arbitrary<PaymentCommand | PaymentOutcome> = fc.oneof(
   }),
   amount.map((a): PaymentOutcome => ({ type: 'RecordCaptured', data: { paymentId: P, amount: a, now } })),
   fc.constant<PaymentOutcome>({ type: 'RecordCanceled', data: { paymentId: P, now } }),
-  fc
-    .record({ refundId, a: amount })
-    .map(({ refundId: r, a }): PaymentOutcome => ({
-      type: 'RecordRefunded',
-      data: { paymentId: P, refundId: r, stripeRefundId: `re_${r}`, amount: a, now },
-    })),
+  fc.record({ refundId, a: amount }).map(({ refundId: r, a }): PaymentOutcome => ({
+    type: 'RecordRefunded',
+    data: { paymentId: P, refundId: r, stripeRefundId: `re_${r}`, amount: a, now },
+  })),
   refundId.map((r): PaymentOutcome => ({
     type: 'RecordRefundFailed',
     data: { paymentId: P, refundId: r, reason: 'x', now },
