@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbedded } from '@payledger/embedded';
+import { waitFor } from '@payledger/testkit/vitest';
 
 // What a newcomer does after `npm start`: create a customer and a payment with curl, read it back.
 describe('embedded start (PGlite, no server)', () => {
-  it('serves the API with the documented dev credential and keeps data across a restart', async () => {
+  it('serves the API with the documented dev credential, relays its events, and keeps data across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ledger-embedded-'));
     const env = { LEDGER_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' };
     const headers = {
@@ -33,6 +34,17 @@ describe('embedded start (PGlite, no server)', () => {
       });
       expect(created.status).toBe(201);
       const payment = (await created.json()) as { id: string };
+
+      // The embedded relay publishes the outbox to the in-process bus.
+      const published: string[] = [];
+      const consumer = system.bus.consumer({ groupId: 'e2e', topics: [system.eventsTopic] });
+      await consumer.run(async (m) => void published.push(`${m.key}:${m.headers['event-type']}`));
+      await waitFor(async () => published.includes(`${payment.id}:PaymentCreated.v1`), {
+        timeoutMs: 10_000,
+        describe: () => `published: ${published.join(', ')}`,
+      });
+      expect(published).toContain('alice:CustomerRegistered.v1');
+      await consumer.stop();
       await system.close();
 
       system = await startEmbedded(env);

@@ -18,3 +18,13 @@ export { CommandBatcher, type BatcherOptions } from './commands/commandBatcher.t
 export { readStream, readAll } from './streams/readStream.ts';
 export { toStoredEvent, type EventMetadata, type NewEvent, type StoredEvent } from './streams/storedEvent.ts';
 export { outboxRow, publishedType, type OutboxOptions, type PublishedEvent } from './outbox/outboxRow.ts';
+export {
+  readOutboxBatch,
+  readOutboxCheckpoint,
+  advanceOutboxCheckpoint,
+  deletePublishedOutbox,
+  outboxLag,
+  OUTBOX_START,
+  type OutboxMessage,
+  type OutboxPosition,
+} from './outbox/outboxReader.ts';

@@ -1,4 +1,4 @@
-export { startPostgres, type PostgresServer } from './postgres.ts';
-export { startKafka, type KafkaServer } from './kafka.ts';
+export { startPostgres, startLocalCluster, type PostgresServer } from './postgres.ts';
+export { startKafka, startLocalBroker, type KafkaServer } from './kafka.ts';
 export { freePort, waitFor, startProcess, tail, type ManagedProcess } from './processes.ts';
 export { repoRoot, cacheDir } from './paths.ts';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { containerRuntimeAvailable } from './containerRuntime.ts';
 import { cacheDir, repoRoot } from './paths.ts';
-import { freePort, startProcess, tail, waitFor } from './processes.ts';
+import { freePort, startProcess, tail, waitFor, type ManagedProcess } from './processes.ts';
 
 /** A Kafka broker the tests can use, and how to let go of it. */
 export interface KafkaServer {
@@ -23,6 +23,10 @@ export interface KafkaServer {
   readonly source: 'env' | 'testcontainers' | 'local';
   /** Stops what the harness started; no-op for an external broker. */
   stop(): Promise<void>;
+  /** Local brokers only: stops the broker process (the broker is down until `start`). */
+  halt?(): Promise<void>;
+  /** Local brokers only: starts a halted broker again on the same port and data. */
+  start?(): Promise<void>;
 }
 
 const POM = join(repoRoot, 'packages', 'testkit', 'kafka', 'pom.xml');
@@ -150,7 +154,14 @@ function brokerJars(log: (line: string) => void): string {
   return libs;
 }
 
-async function startLocalBroker(log: (line: string) => void): Promise<KafkaServer> {
+/**
+ * Starts a single-node KRaft broker from Maven Central's jars. `name` keeps the log and pid files
+ * of several brokers apart (a test may start its own to take it down).
+ */
+export async function startLocalBroker(
+  log: (line: string) => void = () => {},
+  name = 'kafka',
+): Promise<KafkaServer> {
   need('java', '`apt-get install -y openjdk-17-jre-headless` (Java 17+)');
   const libs = brokerJars(log);
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-kafka-'));
@@ -201,30 +212,39 @@ async function startLocalBroker(log: (line: string) => void): Promise<KafkaServe
       { cause: error },
     );
   }
-  const logFile = join(cacheDir('logs'), 'kafka.log');
-  // Heap sized for a shared 2-core machine.
-  const broker = startProcess(
-    'java',
-    [
-      '-Xms256m',
-      '-Xmx1g',
-      '-XX:+UseG1GC',
-      '-Djava.awt.headless=true',
-      '-cp',
-      classpath,
-      'kafka.Kafka',
-      properties,
-    ],
-    { logFile, pidFile: join(cacheDir('pids'), 'kafka.pid') },
-  );
+  const logFile = join(cacheDir('logs'), `${name}.log`);
   const brokers = [`127.0.0.1:${port}`];
+  const launch = async (): Promise<ManagedProcess> => {
+    // Heap sized for a shared 2-core machine.
+    const broker = startProcess(
+      'java',
+      [
+        '-Xms256m',
+        '-Xmx1g',
+        '-XX:+UseG1GC',
+        '-Djava.awt.headless=true',
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        properties,
+      ],
+      { logFile, pidFile: join(cacheDir('pids'), `${name}.pid`) },
+    );
+    try {
+      await waitUntilAnswering(brokers, 90_000, () => {
+        const exited = broker.child.exitCode !== null ? ' (the broker exited)' : '';
+        return `local Kafka did not become ready on 127.0.0.1:${port}${exited}; log:\n${tail(logFile)}`;
+      });
+    } catch (error) {
+      await broker.stop(2_000);
+      throw error;
+    }
+    return broker;
+  };
+  let broker: ManagedProcess | null;
   try {
-    await waitUntilAnswering(brokers, 90_000, () => {
-      const exited = broker.child.exitCode !== null ? ' (the broker exited)' : '';
-      return `local Kafka did not become ready on 127.0.0.1:${port}${exited}; log:\n${tail(logFile)}`;
-    });
+    broker = await launch();
   } catch (error) {
-    await broker.stop(2_000);
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -234,8 +254,15 @@ async function startLocalBroker(log: (line: string) => void): Promise<KafkaServe
     brokers,
     source: 'local',
     stop: async () => {
-      await broker.stop(8_000);
+      await broker?.stop(8_000);
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    halt: async () => {
+      await broker?.stop(8_000);
+      broker = null;
+    },
+    start: async () => {
+      broker ??= await launch();
     },
   };
 }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { containerRuntimeAvailable } from './containerRuntime.ts';
 import { cacheDir } from './paths.ts';
-import { freePort, startProcess, tail, waitFor } from './processes.ts';
+import { freePort, startProcess, tail, waitFor, type ManagedProcess } from './processes.ts';
 
 /** A PostgreSQL server the tests can use, and how to let go of it. */
 export interface PostgresServer {
@@ -16,6 +16,8 @@ export interface PostgresServer {
   readonly source: 'env' | 'testcontainers' | 'local';
   /** Stops what the harness started; no-op for an external server. */
   stop(): Promise<void>;
+  /** Local clusters only: stops the server (fast shutdown) and starts it again on the same port. */
+  restart?(): Promise<void>;
 }
 
 const MISSING =
@@ -83,7 +85,14 @@ function findServerBinaries(): string {
   throw new Error(MISSING);
 }
 
-async function startLocalCluster(log: (line: string) => void): Promise<PostgresServer> {
+/**
+ * Starts a throwaway cluster of the machine's PostgreSQL. `name` keeps the log and pid files of
+ * several clusters apart (a test may start its own to restart it).
+ */
+export async function startLocalCluster(
+  log: (line: string) => void = () => {},
+  name = 'postgres',
+): Promise<PostgresServer> {
   const bin = findServerBinaries();
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-pg-'));
   const password = randomBytes(18).toString('hex');
@@ -125,54 +134,63 @@ async function startLocalCluster(log: (line: string) => void): Promise<PostgresS
   } finally {
     rmSync(pwFile, { force: true });
   }
-  const logFile = join(cacheDir('logs'), 'postgres.log');
+  const logFile = join(cacheDir('logs'), `${name}.log`);
   const [pgCmd, pgPre] = runAs(join(bin, 'postgres'));
-  const server = startProcess(
-    pgCmd,
-    [
-      ...pgPre,
-      '-D',
-      pgdata,
-      '-c',
-      `port=${port}`,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      `unix_socket_directories=${dataDir}`,
-      // Durability as in production: the ledger's ack means fsynced.
-      '-c',
-      'fsync=on',
-      '-c',
-      'synchronous_commit=on',
-      '-c',
-      'max_connections=400',
-      '-c',
-      'shared_buffers=256MB',
-    ],
-    // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
-    { logFile, pidFile: join(cacheDir('pids'), 'postgres.pid'), stopSignal: 'SIGINT' },
-  );
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-  try {
-    await waitFor(
-      async () => {
-        if (server.child.exitCode !== null) throw new Error('exited');
-        const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 1_000 });
-        try {
-          await client.connect();
-          await client.query('SELECT 1');
-          return true;
-        } finally {
-          await client.end().catch(() => {});
-        }
-      },
-      {
-        timeoutMs: 30_000,
-        describe: () => `local PostgreSQL did not become ready on port ${port}; log:\n${tail(logFile)}`,
-      },
+  const launch = async () => {
+    const server = startProcess(
+      pgCmd,
+      [
+        ...pgPre,
+        '-D',
+        pgdata,
+        '-c',
+        `port=${port}`,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `unix_socket_directories=${dataDir}`,
+        // Durability as in production: the ledger's ack means fsynced.
+        '-c',
+        'fsync=on',
+        '-c',
+        'synchronous_commit=on',
+        '-c',
+        'max_connections=400',
+        '-c',
+        'shared_buffers=256MB',
+      ],
+      // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
+      { logFile, pidFile: join(cacheDir('pids'), `${name}.pid`), stopSignal: 'SIGINT' },
     );
+    try {
+      await waitFor(
+        async () => {
+          if (server.child.exitCode !== null) throw new Error('exited');
+          const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 1_000 });
+          try {
+            await client.connect();
+            await client.query('SELECT 1');
+            return true;
+          } finally {
+            await client.end().catch(() => {});
+          }
+        },
+        {
+          timeoutMs: 30_000,
+          describe: () => `local PostgreSQL did not become ready on port ${port}; log:\n${tail(logFile)}`,
+        },
+      );
+    } catch (error) {
+      await server.stop(2_000);
+      throw error;
+    }
+    return server;
+  };
+  let server: ManagedProcess;
+  try {
+    server = await launch();
   } catch (error) {
-    await server.stop(2_000);
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -183,6 +201,10 @@ async function startLocalCluster(log: (line: string) => void): Promise<PostgresS
     stop: async () => {
       await server.stop(10_000);
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await server.stop(10_000);
+      server = await launch();
     },
   };
 }

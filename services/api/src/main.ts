@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { CommandBatcher, migrateToLatest, openDatabase } from '@payledger/event-store';
+import type { Kysely } from 'kysely';
+import { CommandBatcher, migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
 import { projectPaymentSummaries } from '@payledger/projections';
 import { buildApp } from './app.ts';
 import { loadConfig, type ApiConfig } from './config.ts';
@@ -8,6 +9,8 @@ import { createMetrics } from './http/metrics.ts';
 /** A running API and how to stop it (used by the embedded start too). */
 export interface RunningApi {
   readonly url: string;
+  /** The API's database handle (the embedded start shares it with the in-process relay). */
+  readonly db: Kysely<Database>;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,7 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
   const address = await app.listen({ host: config.host, port: config.port });
   return {
     url: address,
+    db,
     async close() {
       await app.close();
       await db.destroy();

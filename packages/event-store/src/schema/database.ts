@@ -1,6 +1,6 @@
 import type { EventsTable, StreamsTable } from './events.table.ts';
 import type { IdempotencyKeysTable } from './idempotencyKeys.table.ts';
-import type { OutboxTable } from './outbox.table.ts';
+import type { OutboxCheckpointsTable, OutboxTable } from './outbox.table.ts';
 import type { PaymentSummariesTable } from './paymentSummaries.table.ts';
 
 /** The ledger's tables as kysely sees them. */
@@ -8,6 +8,7 @@ export interface Database {
   events: EventsTable;
   streams: StreamsTable;
   outbox: OutboxTable;
+  outbox_checkpoints: OutboxCheckpointsTable;
   idempotency_keys: IdempotencyKeysTable;
   payment_summaries: PaymentSummariesTable;
 }

@@ -18,3 +18,11 @@ export interface OutboxTable {
   created_at: ColumnType<Date, string | undefined, never>;
 }
 
+/** `outbox_checkpoints`: how far each outbox partition is published (compare-and-set). */
+export interface OutboxCheckpointsTable {
+  name: string;
+  /** xid8 as a decimal string. */
+  last_transaction_id: ColumnType<string, string | undefined, string>;
+  last_id: ColumnType<string, string | undefined, string>;
+  updated_at: ColumnType<Date, string | undefined, string>;
+}
