@@ -289,13 +289,20 @@ async function runBatch(
   }
   const touched = [...heads.entries()];
   if (touched.length > 0) {
-    await sql`
-      UPDATE streams AS s SET version = v.version, last_hash = v.last_hash, updated_at = now()
-      FROM (VALUES ${sql.join(touched.map(([id, h]) => sql`(${id}, ${h.version}::integer, ${h.lastHash})`))})
-        AS v(stream_id, version, last_hash)
-      WHERE s.stream_id = v.stream_id AND s.version <> v.version`.execute(trx);
+    const moved = touched.filter(
+      ([, h]) => h.history.length > 0 && h.history[h.history.length - 1]?.position === '',
+    );
+    if (moved.length > 0) {
+      await sql`
+        UPDATE streams AS s SET version = v.version, last_hash = v.last_hash, updated_at = now()
+        FROM (VALUES ${sql.join(moved.map(([id, h]) => sql`(${id}, ${h.version}::integer, ${h.lastHash})`))})
+          AS v(stream_id, version, last_hash)
+        WHERE s.stream_id = v.stream_id`.execute(trx);
+    }
     // Heads created for commands that appended nothing are not streams.
-    await trx.deleteFrom('streams').where('stream_id', 'in', streamIds).where('version', '=', 0).execute();
+    const empty = touched.filter(([, h]) => h.version === 0).map(([id]) => id);
+    if (empty.length > 0)
+      await trx.deleteFrom('streams').where('stream_id', 'in', empty).where('version', '=', 0).execute();
   }
 
   if (options.onAppended !== undefined && allAppended.length > 0) {

@@ -39,6 +39,7 @@ const PaymentParams = { paymentId: /^[A-Za-z0-9_-]{1,64}$/ };
 
 /** Payment commands (POST, `payments:write`) and queries (GET). */
 export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const knownCustomers = new Set<string>();
   /** Runs a payment command through group commit and answers with its (possibly replayed) response. */
   const run = async (
     request: FastifyRequest,
@@ -86,17 +87,23 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
     const currency = parseCurrency(body.currency);
     idempotencyKeyOf(request);
     // The customer must be known; off-session charges need a saved method (the default if none given).
-    const customer = foldCustomer(await readStream(deps.db, body.customerId));
-    if (!customer.exists)
-      throw new ApiError('customer_not_found', `no customer ${body.customerId}: register it first`);
     let paymentMethodId = body.paymentMethodId ?? null;
-    if (body.offSession) {
-      paymentMethodId ??= customer.defaultPaymentMethodId;
-      if (paymentMethodId === null || !customer.paymentMethods.some((m) => m.id === paymentMethodId)) {
-        throw new ApiError(
-          'payment_method_not_saved',
-          `off-session charges need a payment method saved for customer ${body.customerId} (POST /v1/customers/{id}/payment-methods)`,
-        );
+    // Customers are never deleted: one seen to exist still does (saves a read per command).
+    if (body.offSession || !knownCustomers.has(body.customerId)) {
+      const customer = foldCustomer(await readStream(deps.db, body.customerId));
+      if (!customer.exists) {
+        throw new ApiError('customer_not_found', `no customer ${body.customerId}: register it first`);
+      }
+      if (knownCustomers.size >= 100_000) knownCustomers.clear();
+      knownCustomers.add(body.customerId);
+      if (body.offSession) {
+        paymentMethodId ??= customer.defaultPaymentMethodId;
+        if (paymentMethodId === null || !customer.paymentMethods.some((m) => m.id === paymentMethodId)) {
+          throw new ApiError(
+            'payment_method_not_saved',
+            `off-session charges need a payment method saved for customer ${body.customerId} (POST /v1/customers/{id}/payment-methods)`,
+          );
+        }
       }
     }
     if (paymentMethodId === null) {
