@@ -13,6 +13,7 @@ import {
   migrateToLatest,
   openDatabase,
   outboxLag,
+  readOutboxCheckpoint,
   type CommandRequest,
 } from '@payledger/event-store';
 import { KafkaBus, type OutgoingMessage, type Publisher } from '@payledger/messaging';
@@ -20,7 +21,7 @@ import { AdvisoryLease, OutboxRelay, createRelayMetrics } from '@payledger/outbo
 import { startKafka, startPostgres, waitFor } from '@payledger/testkit';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
-const BATCH = Number(process.env['BENCH_BATCH'] ?? 500);
+const BATCH = Number(process.env['BENCH_BATCH'] ?? 1000);
 const STEADY_RATE = 1_000;
 const STEADY_SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
 const log = (line: string): void => void process.stderr.write(`[bench:relay] ${line}\n`);
@@ -75,9 +76,9 @@ try {
   });
   await sql`
     INSERT INTO outbox (event_id, message_key, topic, type, schema_version, payload, headers)
-    SELECT gen_random_uuid(), 'pay_' || (g % 10000), ${relayTopic}, 'PaymentCreated.v1', 1, ${payload}::jsonb,
-           jsonb_build_object('event-id', gen_random_uuid()::text, 'event-type', 'PaymentCreated.v1', 'schema-version', '1', 'correlation-id', 'c', 'event-hash', ${'a'.repeat(64)})
-    FROM generate_series(1, ${EVENTS}) g`.execute(db);
+    SELECT gen_random_uuid(), 'pay_' || (g % 10000), ${relayTopic}::text, 'PaymentCreated.v1', 1, ${payload}::jsonb,
+           jsonb_build_object('event-id', gen_random_uuid()::text, 'event-type', 'PaymentCreated.v1', 'schema-version', '1', 'correlation-id', 'c', 'event-hash', ${'a'.repeat(64)}::text)
+    FROM generate_series(1, ${EVENTS}::int) g`.execute(db);
 
   // 2. The ceiling: a bare kafkajs producer, same messages, same batch sizes, same settings.
   const sample = await sql<{ message_key: string; payload: unknown; headers: Record<string, string> }>`
@@ -90,6 +91,10 @@ try {
   const kafka = new Kafka({ clientId: 'bench-ceiling', brokers, logLevel: logLevel.ERROR });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  // Warm-up (JIT, connections, partition leaders) so neither side is measured cold.
+  for (let i = 0; i < Math.min(messages.length, 20_000); i += BATCH) {
+    await producer.send({ topic: ceilingTopic, acks: -1, messages: messages.slice(i, i + BATCH) });
+  }
   const c0 = performance.now();
   for (let i = 0; i < messages.length; i += BATCH) {
     await producer.send({
@@ -127,6 +132,7 @@ try {
       retentionIntervalMs: 3_600_000,
     },
   );
+  await readOutboxCheckpoint(db, 'outbox'); // the lag below is measured against it
   const r0 = performance.now();
   relay.start();
   await waitFor(async () => (await outboxLag(db, 'outbox')).rows === 0, {

@@ -27,6 +27,8 @@ export class AdvisoryLease implements Lease {
   #client: pg.Client | null = null;
   #held = false;
   #waiters: Array<() => void> = [];
+  /** A hint that arrived while nobody waited: the next wake returns at once. */
+  #pending = false;
 
   constructor(databaseUrl: string, partition: string) {
     this.#url = databaseUrl;
@@ -48,6 +50,10 @@ export class AdvisoryLease implements Lease {
   }
 
   async wake(ms: number): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -88,6 +94,7 @@ export class AdvisoryLease implements Lease {
   }
 
   #notifyAll(): void {
+    if (this.#waiters.length === 0) this.#pending = true;
     for (const w of [...this.#waiters]) w();
   }
 }
