@@ -1,0 +1,16 @@
+export {
+  StripeGateway,
+  type GatewayOptions,
+  type GatewayObserver,
+  type GatewayResult,
+  type IntentView,
+} from './stripeGateway.ts';
+export {
+  classify,
+  failureKinds,
+  type FailureKind,
+  type GatewayFailure,
+  type RawStripeFailure,
+} from './errorMap.ts';
+export { idempotencyKey } from './idempotencyKeys.ts';
+export { backoffDelay, CircuitBreaker, TokenBucket, type BreakerState } from './resilience.ts';

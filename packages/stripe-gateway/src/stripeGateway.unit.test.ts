@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StripeSimulator } from '@payledger/stripe-sim';
+import { classify } from './errorMap.ts';
+import { idempotencyKey } from './idempotencyKeys.ts';
+import { CircuitBreaker, TokenBucket, backoffDelay } from './resilience.ts';
+import { StripeGateway, type GatewayOptions } from './stripeGateway.ts';
+
+let sim: StripeSimulator;
+let port: number;
+const gateway = (over: Partial<GatewayOptions> = {}) =>
+  new StripeGateway({
+    secretKey: 'sk_test_gateway',
+    host: '127.0.0.1',
+    port,
+    protocol: 'http',
+    backoffBaseMs: 5,
+    backoffCapMs: 20,
+    ratePerSecond: 0,
+    timeoutMs: 1_000,
+    ...over,
+  });
+
+beforeAll(async () => {
+  sim = new StripeSimulator();
+  port = (await sim.start()).port;
+});
+afterAll(async () => sim.stop());
+
+async function newIntent(
+  g: StripeGateway,
+  pm: string,
+  paymentId = `pay_${Math.random().toString(36).slice(2)}`,
+) {
+  const created = await g.createPaymentIntent(
+    {
+      paymentId,
+      amount: 2000,
+      currency: 'USD',
+      customer: null,
+      paymentMethod: pm,
+      captureMethod: 'automatic',
+      description: null,
+    },
+    idempotencyKey(paymentId, 'create_intent', 1),
+  );
+  if (!created.ok) throw new Error(created.failure.message);
+  return { paymentId, intent: created.value };
+}
+
+describe('idempotency keys', () => {
+  it('are a deterministic function of payment, operation and attempt', () => {
+    expect(idempotencyKey('pay_1', 'confirm', 1)).toBe(idempotencyKey('pay_1', 'confirm', 1));
+    expect(idempotencyKey('pay_1', 'confirm', 2)).not.toBe(idempotencyKey('pay_1', 'confirm', 1));
+    expect(idempotencyKey('pay_1', 'capture', 1)).not.toBe(idempotencyKey('pay_1', 'confirm', 1));
+    expect(idempotencyKey('p'.repeat(300), 'confirm', 1).length).toBeLessThanOrEqual(255);
+  });
+});
+
+describe('error map (STRIPE.md table)', () => {
+  const row = (type: string | null, code: string | null, status: number | null) =>
+    classify({ type, code, declineCode: null, status, message: '', shouldRetry: null }).kind;
+  it.each([
+    ['card_error', 'card_declined', 402, 'declined'],
+    ['card_error', 'expired_card', 402, 'declined'],
+    ['card_error', 'incorrect_cvc', 402, 'declined'],
+    ['card_error', 'processing_error', 402, 'declined'],
+    ['card_error', 'authentication_required', 402, 'needs_customer'],
+    ['invalid_request_error', 'payment_intent_authentication_failure', 400, 'declined'],
+    ['invalid_request_error', 'rate_limit', 429, 'retryable'],
+    ['idempotency_error', 'idempotency_key_in_use', 409, 'retryable'],
+    ['idempotency_error', null, 400, 'our_bug'],
+    ['invalid_request_error', 'parameter_missing', 400, 'rejected'],
+    ['invalid_request_error', 'amount_too_small', 400, 'rejected'],
+    ['invalid_request_error', 'resource_missing', 404, 'rejected'],
+    ['invalid_request_error', 'payment_intent_unexpected_state', 400, 'check_state'],
+    ['invalid_request_error', 'api_key_invalid', 401, 'auth'],
+    ['invalid_request_error', null, 403, 'auth'],
+    ['api_error', null, 500, 'retryable'],
+    ['api_error', null, 502, 'retryable'],
+    ['api_error', null, 503, 'retryable'],
+    ['api_error', null, 504, 'retryable'],
+    [null, 'connection_error', null, 'retryable'],
+  ] as const)('%s %s %s -> %s', (type, code, status, kind) => {
+    expect(row(type, code, status)).toBe(kind);
+  });
+  it('marks processing_error for one more try with a new attempt', () => {
+    expect(
+      classify({
+        type: 'card_error',
+        code: 'processing_error',
+        declineCode: null,
+        status: 402,
+        message: '',
+        shouldRetry: null,
+      }).retryWithNewAttempt,
+    ).toBe(true);
+  });
+});
+
+describe('gateway against the simulator', () => {
+  it('creates unconfirmed, then confirms and succeeds', async () => {
+    const g = gateway();
+    const { paymentId, intent } = await newIntent(g, 'pm_card_visa');
+    expect(intent.status).toBe('requires_confirmation');
+    const confirmed = await g.confirmPaymentIntent(intent.id, false, idempotencyKey(paymentId, 'confirm', 1));
+    expect(confirmed.ok && confirmed.value.status).toBe('succeeded');
+  });
+
+  it('reports a decline with its codes and does not retry it', async () => {
+    const g = gateway();
+    const { paymentId, intent } = await newIntent(g, 'pm_card_chargeDeclinedInsufficientFunds');
+    const before = sim.requests.length;
+    const result = await g.confirmPaymentIntent(intent.id, false, idempotencyKey(paymentId, 'confirm', 1));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.failure).toMatchObject({
+      kind: 'declined',
+      code: 'card_declined',
+      declineCode: 'insufficient_funds',
+      status: 402,
+    });
+    expect(sim.requests.length - before).toBe(1);
+  });
+
+  it('retries 5xx with the same key and succeeds when Stripe recovers', async () => {
+    const g = gateway();
+    const { paymentId, intent } = await newIntent(g, 'pm_card_visa');
+    // Injected before execution would be saved for the key; a 502 from a proxy is not: use latency-free 429+5xx mix.
+    sim.inject({ path: /\/confirm$/, kind: 'rate_limit', times: 2 });
+    const key = idempotencyKey(paymentId, 'confirm', 1);
+    const result = await g.confirmPaymentIntent(intent.id, false, key);
+    expect(result.ok && result.value.status).toBe('succeeded');
+    const confirms = sim.requests.filter((r) => r.path.endsWith(`${intent.id}/confirm`));
+    expect(confirms).toHaveLength(3);
+    expect(new Set(confirms.map((r) => r.idempotencyKey))).toEqual(new Set([key]));
+  });
+
+  it('gives up on persistent 5xx as an unknown outcome, never as a failure', async () => {
+    const g = gateway({ maxAttempts: 3 });
+    const { paymentId, intent } = await newIntent(g, 'pm_card_visa');
+    sim.inject({ path: /\/confirm$/, kind: 'status', status: 503, times: 1 });
+    const result = await g.confirmPaymentIntent(intent.id, false, idempotencyKey(paymentId, 'confirm', 1));
+    expect(!result.ok && result.failure.kind).toBe('unknown_outcome');
+  });
+
+  it('treats a timeout after Stripe charged as an unknown outcome', async () => {
+    const g = gateway({ maxAttempts: 2, timeoutMs: 200 });
+    const { paymentId, intent } = await newIntent(g, 'pm_card_visa');
+    sim.inject({ path: /\/confirm$/, kind: 'apply_then_hang', times: 10 });
+    const result = await g.confirmPaymentIntent(intent.id, false, idempotencyKey(paymentId, 'confirm', 1));
+    expect(!result.ok && result.failure.kind).toBe('unknown_outcome');
+    expect(sim.charges().filter((c) => c.paymentIntent === intent.id)).toHaveLength(1);
+    sim.faults.splice(0);
+    const retrieved = await g.retrievePaymentIntent(intent.id);
+    expect(retrieved.ok && retrieved.value.status).toBe('succeeded');
+  });
+
+  it('stops retrying when Stripe-Should-Retry is false', async () => {
+    const g = gateway();
+    sim.inject({ path: /\/customers$/, kind: 'rate_limit', shouldRetry: false, times: 5 });
+    const before = sim.requests.length;
+    const result = await g.createCustomer(
+      { ledgerCustomerId: 'c1', email: 'c1@example.com', name: null },
+      'cust-key-1',
+    );
+    expect(!result.ok && result.failure.kind).toBe('retryable');
+    expect(sim.requests.length - before).toBe(1);
+    sim.faults.splice(0);
+  });
+
+  it('reports a reused key with other parameters as our bug', async () => {
+    const g = gateway();
+    await g.createCustomer({ ledgerCustomerId: 'c2', email: 'a@example.com', name: null }, 'cust-key-2');
+    const again = await g.createCustomer(
+      { ledgerCustomerId: 'c2', email: 'b@example.com', name: null },
+      'cust-key-2',
+    );
+    expect(!again.ok && again.failure.kind).toBe('our_bug');
+  });
+
+  it('opens the breaker on a bad key and refuses calls without sending them', async () => {
+    const g = gateway({ secretKey: 'sk_live_wrong' });
+    const first = await g.createCustomer(
+      { ledgerCustomerId: 'c3', email: 'c@example.com', name: null },
+      'k3',
+    );
+    expect(!first.ok && first.failure.kind).toBe('auth');
+    expect(g.breaker.state).toBe('open');
+    const before = sim.requests.length;
+    const second = await g.createCustomer(
+      { ledgerCustomerId: 'c3', email: 'c@example.com', name: null },
+      'k3',
+    );
+    expect(!second.ok && second.failure.code).toBe('circuit_open');
+    expect(sim.requests.length).toBe(before);
+  });
+});
+
+describe('resilience parts', () => {
+  it('backs off exponentially with full jitter under a cap', () => {
+    expect(backoffDelay(0, 1000, 8000, () => 0.999)).toBeLessThan(1000);
+    expect(backoffDelay(3, 1000, 8000, () => 0.999)).toBeLessThan(8000);
+    expect(backoffDelay(10, 1000, 8000, () => 0.999)).toBeLessThan(8000);
+    expect(backoffDelay(2, 1000, 8000, () => 0)).toBe(0);
+  });
+
+  it('breaker: opens after N transient failures, half-opens after the cooldown, closes on a good probe', () => {
+    let now = 0;
+    const b = new CircuitBreaker({ threshold: 3, cooldownMs: 1000, now: () => now });
+    b.failure();
+    b.failure();
+    expect(b.state).toBe('closed');
+    b.failure();
+    expect(b.state).toBe('open');
+    expect(b.allow()).toBe(false);
+    now = 1000;
+    expect(b.state).toBe('half_open');
+    expect(b.allow()).toBe(true);
+    expect(b.allow()).toBe(false); // one probe at a time
+    b.success();
+    expect(b.state).toBe('closed');
+  });
+
+  it('limiter never lets more than the rate through in any one-second window', async () => {
+    const bucket = new TokenBucket(50);
+    const times: number[] = [];
+    const start = performance.now();
+    while (performance.now() - start < 1500) {
+      await bucket.acquire();
+      times.push(performance.now());
+    }
+    for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(50);
+    expect(times.length).toBeGreaterThanOrEqual(70);
+  });
+});
