@@ -54,7 +54,7 @@ export function startProcess(
     stopSignal?: NodeJS.Signals;
   },
 ): ManagedProcess {
-  reapStale(options.pidFile);
+  const pidFile = reapStale(options.pidFile);
   const out = openSync(options.logFile, 'w');
   const child = spawn(command, args, {
     stdio: ['ignore', out, out],
@@ -63,7 +63,9 @@ export function startProcess(
     cwd: options.cwd,
   });
   closeSync(out);
-  if (child.pid !== undefined) writeFileSync(options.pidFile, String(child.pid));
+  // The pid file names the server and the process that owns it: a later run reaps the server only
+  // if its owner is gone (a crashed run), never one that another live run is still using.
+  if (child.pid !== undefined) writeFileSync(pidFile, `${child.pid} ${process.pid}`);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const kill = (signal: NodeJS.Signals): void => {
     try {
@@ -86,16 +88,33 @@ export function startProcess(
         await exited;
         clearTimeout(timer);
       }
-      rmSync(options.pidFile, { force: true });
+      rmSync(pidFile, { force: true });
     },
   };
 }
 
-/** Kills the process group recorded in `pidFile` by an earlier run that did not clean up. */
-function reapStale(pidFile: string): void {
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (Number.isInteger(pid) && pid > 1) {
+/** True when a process with this pid exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Kills the process group recorded in `pidFile` by an earlier run that did not clean up (its
+ * owner process is dead). A server whose owner is alive belongs to a concurrent run: left alone,
+ * and this run uses its own pid file next to it.
+ */
+function reapStale(pidFile: string): string {
+  if (!existsSync(pidFile)) return pidFile;
+  const [pid, owner] = readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number);
+  if (owner !== undefined && Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
+    return `${pidFile}.${process.pid}`;
+  }
+  if (pid !== undefined && Number.isInteger(pid) && pid > 1) {
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
@@ -103,6 +122,7 @@ function reapStale(pidFile: string): void {
     }
   }
   rmSync(pidFile, { force: true });
+  return pidFile;
 }
 
 /** Last `lines` lines of a log file, for error messages. */
