@@ -4,6 +4,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const services = ['api', 'outbox-relay', 'stripe-executor', 'reconciler', 'ledger-cli'];
+// packages/stripe-gateway is the only importer of the Stripe SDK (tests excepted).
+const noStripe = { name: 'stripe', message: 'Only packages/stripe-gateway talks to Stripe.' };
 
 export default tseslint.config(
   {
@@ -68,6 +70,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: [noStripe],
           patterns: [
             { regex: `^@payledger/(${services.join('|')})$`, message: 'A package never imports a service.' },
             { regex: '(^|/)services/', message: 'A package never imports a service.' },
@@ -75,6 +78,30 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The gateway may import stripe; it still never imports a service.
+    files: ['packages/stripe-gateway/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: `^@payledger/(${services.join('|')})$`, message: 'A package never imports a service.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The embedded composer may import every service, but not Stripe directly.
+    files: ['services/embedded/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noStripe] }] },
+  },
+  {
+    // Tests may import anything they check against.
+    files: ['**/*.test.ts'],
+    rules: { 'no-restricted-imports': 'off' },
   },
   {
     // Migrations are frozen in time: they see the database as Kysely<any>, never app types.
@@ -88,6 +115,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: [noStripe],
           patterns: [
             {
               regex: `^@payledger/(${services.filter((s) => s !== service).join('|')})$`,

@@ -44,6 +44,18 @@ describe('embedded start (PGlite, no server)', () => {
         describe: () => `published: ${published.join(', ')}`,
       });
       expect(published).toContain('alice:CustomerRegistered.v1');
+
+      // The embedded executor charges it on the in-process Stripe simulator.
+      await waitFor(
+        async () => {
+          const res = await fetch(`${system.apiUrl}/v1/payments/${payment.id}`, { headers });
+          return ((await res.json()) as { payment: { status: string } }).payment.status === 'succeeded';
+        },
+        { timeoutMs: 15_000, describe: () => 'the embedded executor did not charge the payment' },
+      );
+      expect(system.stripeSimulator?.charges()).toEqual([
+        expect.objectContaining({ amount: 2000, currency: 'usd' }),
+      ]);
       await consumer.stop();
       await system.close();
 
@@ -55,8 +67,8 @@ describe('embedded start (PGlite, no server)', () => {
           payment: { amount: number; status: string };
           events: unknown[];
         };
-        expect(body.payment).toMatchObject({ amount: 2000, status: 'pending' });
-        expect(body.events).toHaveLength(1);
+        expect(body.payment).toMatchObject({ amount: 2000, status: 'succeeded' });
+        expect(body.events.length).toBeGreaterThanOrEqual(5);
         const unauthenticated = await fetch(`${system.apiUrl}/v1/payments`);
         expect(unauthenticated.status).toBe(401);
       } finally {

@@ -46,6 +46,8 @@ export interface ConsumerOptions {
   readonly topics: readonly string[];
   /** Where a new group starts: the beginning (default) or only new messages. */
   readonly fromBeginning?: boolean;
+  /** How long a silent member keeps its partitions (Kafka: session timeout; default 30 s). */
+  readonly sessionTimeoutMs?: number;
 }
 
 /** The messaging port: nothing else in the system knows whether Kafka or memory is behind it. */

@@ -80,7 +80,8 @@ function rawFailure(error: unknown): RawStripeFailure {
     return {
       type: connection ? null : (error.rawType ?? error.type ?? null),
       code: connection ? 'connection_error' : (error.code ?? null),
-      declineCode: error.decline_code ?? null,
+      // The SDK gives '' for an absent decline code.
+      declineCode: error.decline_code !== undefined && error.decline_code !== '' ? error.decline_code : null,
       status: connection ? null : (error.statusCode ?? null),
       message: error.message,
       shouldRetry: header === undefined ? null : header === 'true',

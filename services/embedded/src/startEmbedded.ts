@@ -1,6 +1,8 @@
 import { loadConfig, startApi, type RunningApi } from '@payledger/api';
 import { InProcessBus, KafkaBus, type MessageBus } from '@payledger/messaging';
 import { AdvisoryLease, LocalLease, OutboxRelay, createRelayMetrics } from '@payledger/outbox-relay';
+import { loadExecutorConfig, startExecutor, type RunningExecutor } from '@payledger/stripe-executor';
+import { StripeSimulator } from '@payledger/stripe-sim';
 
 /** The services composed in one process, and how to stop them all. */
 export interface EmbeddedSystem {
@@ -9,6 +11,8 @@ export interface EmbeddedSystem {
   /** The bus the relay publishes to (in-process unless KAFKA_BROKERS is set). */
   readonly bus: MessageBus;
   readonly eventsTopic: string;
+  /** The in-process Stripe simulator (null when STRIPE_SECRET_KEY points at Stripe). */
+  readonly stripeSimulator: StripeSimulator | null;
   close(): Promise<void>;
 }
 
@@ -51,12 +55,45 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
     },
   );
   relay.start();
+
+  // Stripe: the real API when STRIPE_SECRET_KEY is set, else the simulator in this process.
+  let simulator: StripeSimulator | null = null;
+  const stripeEnv: Record<string, string> = {};
+  if (env['STRIPE_SECRET_KEY'] === undefined || env['STRIPE_SECRET_KEY'] === '') {
+    simulator = new StripeSimulator();
+    const sim = await simulator.start(Number(env['STRIPE_SIM_PORT'] ?? 0));
+    Object.assign(stripeEnv, {
+      STRIPE_SECRET_KEY: 'sk_test_embedded_simulator',
+      STRIPE_API_HOST: sim.host,
+      STRIPE_API_PORT: String(sim.port),
+      STRIPE_API_PROTOCOL: 'http',
+    });
+  }
+  const executor: RunningExecutor = await startExecutor(
+    loadExecutorConfig({
+      ...env,
+      ...stripeEnv,
+      // The executor shares this process's database and bus; these only satisfy its config.
+      DATABASE_URL:
+        apiConfig.database.kind === 'postgres'
+          ? apiConfig.database.url
+          : 'postgres://embedded.invalid/pglite',
+      KAFKA_BROKERS: brokers !== undefined && brokers !== '' ? brokers : 'in-process',
+      LEDGER_EVENTS_TOPIC: apiConfig.eventsTopic,
+      METRICS_PORT: env['EXECUTOR_METRICS_PORT'] ?? '0',
+    }),
+    bus,
+    { db: api.db },
+  );
   return {
     apiUrl: api.url,
     embedded: apiConfig.embedded,
     bus,
     eventsTopic: apiConfig.eventsTopic,
+    stripeSimulator: simulator,
     async close() {
+      await executor.close();
+      await simulator?.stop();
       await relay.stop();
       await publisher.disconnect();
       await bus.close();

@@ -61,6 +61,11 @@ export interface ExecuteOptions extends OutboxOptions {
    * events: inline read models are updated atomically with the history they derive from.
    */
   readonly onAppended?: (trx: Transaction<Database>, touched: readonly TouchedStream[]) => Promise<void>;
+  /**
+   * Called last inside the transaction, whatever was appended: a consumer records the message it
+   * handled (its inbox row) atomically with the outcome.
+   */
+  readonly afterWrite?: (trx: Transaction<Database>) => Promise<void>;
 }
 
 type Settled = { ok: true; value: CommandResult } | { ok: false; error: unknown };
@@ -356,6 +361,8 @@ async function runBatch(
       )
       .execute();
   }
+
+  if (options.afterWrite !== undefined) await options.afterWrite(trx);
 
   // 5. In-batch duplicates of a key replay their leader.
   for (const i of followers) {

@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as m0001 from './0001_ledger.ts';
 import * as m0002 from './0002_payment_summaries.ts';
 import * as m0003 from './0003_outbox_relay.ts';
+import * as m0004 from './0004_executor_inbox.ts';
 
 /** Every migration, in order. Adding one = adding a line; landed ones are never edited. */
 const migrations: Record<string, Migration> = {
   '0001_ledger': m0001,
   '0002_payment_summaries': m0002,
   '0003_outbox_relay': m0003,
+  '0004_executor_inbox': m0004,
 };
 
 /** Static provider (no file-system scanning: works the same bundled, on PGlite and in tests). */

@@ -2,6 +2,7 @@ import type { EventsTable, StreamsTable } from './events.table.ts';
 import type { IdempotencyKeysTable } from './idempotencyKeys.table.ts';
 import type { OutboxCheckpointsTable, OutboxTable } from './outbox.table.ts';
 import type { PaymentSummariesTable } from './paymentSummaries.table.ts';
+import type { ExecutorInboxTable } from './executorInbox.table.ts';
 
 /** The ledger's tables as kysely sees them. */
 export interface Database {
@@ -11,4 +12,5 @@ export interface Database {
   outbox_checkpoints: OutboxCheckpointsTable;
   idempotency_keys: IdempotencyKeysTable;
   payment_summaries: PaymentSummariesTable;
+  executor_inbox: ExecutorInboxTable;
 }

@@ -84,6 +84,12 @@ export class KafkaBus implements MessageBus {
     const consumer: KafkaConsumer = this.#kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
+      ...(options.sessionTimeoutMs !== undefined
+        ? {
+            sessionTimeout: options.sessionTimeoutMs,
+            heartbeatInterval: Math.floor(options.sessionTimeoutMs / 5),
+          }
+        : {}),
     });
     let started = false;
     return {

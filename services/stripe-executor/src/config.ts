@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * The executor's environment, parsed once at start; a missing or bad variable stops it naming it.
+ * STRIPE_SECRET_KEY is never logged.
+ */
+const Environment = z.object({
+  DATABASE_URL: z.string().url(),
+  KAFKA_BROKERS: z.string().min(1),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_\S+$/, 'a Stripe secret key (sk_test_..., sk_live_... or rk_...)'),
+  /** Point the SDK at the simulator (or a proxy): host, port, protocol. */
+  STRIPE_API_HOST: z.string().optional(),
+  STRIPE_API_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  STRIPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
+  /** Client-side rate limit; default by key mode (25/s test, 100/s live); 0 = off. */
+  STRIPE_RATE_PER_SECOND: z.coerce.number().min(0).max(10_000).optional(),
+  LEDGER_EVENTS_TOPIC: z.string().default('ledger.events.v1'),
+  EXECUTOR_GROUP_ID: z.string().default('stripe-executor'),
+  DEAD_LETTER_TOPIC: z.string().default('ledger.stripe-executor.dlq.v1'),
+  /** Deliveries of one message before it is dead-lettered. */
+  EXECUTOR_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
+  /** A dead executor's partitions move to a live one after this long (broker minimum 6 s). */
+  EXECUTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
+});
+
+/** Variables a deployment must set. */
+export const requiredEnvironment = ['DATABASE_URL', 'KAFKA_BROKERS', 'STRIPE_SECRET_KEY'] as const;
+
+export type ExecutorConfig = Readonly<{
+  databaseUrl: string;
+  kafkaBrokers: readonly string[];
+  stripe: {
+    secretKey: string;
+    host: string | undefined;
+    port: number | undefined;
+    protocol: 'http' | 'https' | undefined;
+    timeoutMs: number;
+    maxAttempts: number;
+    ratePerSecond: number | undefined;
+  };
+  eventsTopic: string;
+  groupId: string;
+  deadLetterTopic: string;
+  maxDeliveries: number;
+  sessionTimeoutMs: number;
+  metricsHost: string;
+  metricsPort: number;
+}>;
+
+/** Parses the environment into a frozen config; throws naming every bad variable (never its value). */
+export function loadExecutorConfig(env: Record<string, string | undefined>): ExecutorConfig {
+  const parsed = Environment.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid stripe-executor configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
+    stripe: {
+      secretKey: e.STRIPE_SECRET_KEY,
+      host: e.STRIPE_API_HOST,
+      port: e.STRIPE_API_PORT,
+      protocol: e.STRIPE_API_PROTOCOL,
+      timeoutMs: e.STRIPE_TIMEOUT_MS,
+      maxAttempts: e.STRIPE_MAX_ATTEMPTS,
+      ratePerSecond: e.STRIPE_RATE_PER_SECOND,
+    },
+    eventsTopic: e.LEDGER_EVENTS_TOPIC,
+    groupId: e.EXECUTOR_GROUP_ID,
+    deadLetterTopic: e.DEAD_LETTER_TOPIC,
+    maxDeliveries: e.EXECUTOR_MAX_DELIVERIES,
+    sessionTimeoutMs: e.EXECUTOR_SESSION_TIMEOUT_MS,
+    metricsHost: e.METRICS_HOST,
+    metricsPort: e.METRICS_PORT,
+  });
+}

@@ -1,0 +1,668 @@
+import type { Kysely, Transaction } from 'kysely';
+import {
+  executeCommands,
+  readStream,
+  type CommandRequest,
+  type Database,
+  type StoredEvent,
+} from '@payledger/event-store';
+import {
+  decideCustomer,
+  decidePayment,
+  toStoredData,
+  type CustomerOutcome,
+  type PaymentOutcome,
+  type PaymentState,
+  type StripeOperation,
+} from '@payledger/ledger';
+import type { IncomingMessage, Publisher } from '@payledger/messaging';
+import { foldCustomer, foldPayment, projectPaymentSummaries } from '@payledger/projections';
+import {
+  idempotencyKey,
+  type GatewayFailure,
+  type IntentView,
+  type StripeGateway,
+} from '@payledger/stripe-gateway';
+import type { ExecutorMetrics } from './executorMetrics.ts';
+
+/** Stripe may forget an idempotency key after 24 h: an older submission is looked up first. */
+export const KEY_RETENTION_MS = 24 * 3600 * 1000;
+
+/** The published event types that ask for a Stripe call. */
+const HANDLED = new Set([
+  'PaymentCreated.v1',
+  'PaymentCaptureRequested.v1',
+  'PaymentCancelRequested.v1',
+  'RefundRequested.v1',
+  'CustomerRegistered.v1',
+  'PaymentMethodSaveRequested.v1',
+]);
+
+/** A failure to try again later (the message is redelivered; nothing was recorded as done). */
+export class TransientError extends Error {
+  override name = 'TransientError';
+}
+
+interface Envelope {
+  eventId: string;
+  type: string;
+  streamId: string;
+  data: Record<string, unknown>;
+  metadata: { correlationId: string };
+}
+
+export interface ExecutorDeps {
+  readonly db: Kysely<Database>;
+  readonly gateway: StripeGateway;
+  readonly metrics: ExecutorMetrics;
+  readonly deadLetter: Publisher;
+  readonly deadLetterTopic: string;
+  readonly maxDeliveries: number;
+  /** Topic the outbox rows of the executor's outcome events are addressed to. */
+  readonly eventsTopic: string;
+  readonly now?: () => Date;
+  readonly log?: (message: string) => void;
+}
+
+/**
+ * Turns ledger events into Stripe calls and Stripe's answers back into ledger events. Every call
+ * is recorded (PaymentSubmitted with its attempt and key) before it is made; the key is a function
+ * of (payment, operation, attempt), so after a crash or a redelivery the same call carries the
+ * same key and Stripe replays instead of charging again. The inbox row of a message is written in
+ * the same transaction as its last outcome; the consumer commits the offset only after that.
+ */
+export class StripeExecutor {
+  readonly #deps: ExecutorDeps;
+  readonly #deliveries = new Map<string, number>();
+
+  constructor(deps: ExecutorDeps) {
+    this.#deps = deps;
+  }
+
+  /** The consumer's handler: resolves when the message is durably handled (or dead-lettered). */
+  async handle(message: IncomingMessage): Promise<void> {
+    const type = message.headers['event-type'] ?? '';
+    if (!HANDLED.has(type)) return;
+    const envelope = JSON.parse(message.value) as Envelope;
+    const { db, metrics } = this.#deps;
+    const seen = await db
+      .selectFrom('executor_inbox')
+      .select('event_id')
+      .where('event_id', '=', envelope.eventId)
+      .executeTakeFirst();
+    if (seen !== undefined) {
+      metrics.handled.inc({ result: 'duplicate' });
+      return;
+    }
+    const deliveries = (this.#deliveries.get(envelope.eventId) ?? 0) + 1;
+    this.#deliveries.set(envelope.eventId, deliveries);
+    try {
+      await this.#dispatch(envelope);
+      this.#deliveries.delete(envelope.eventId);
+      metrics.handled.inc({ result: 'applied' });
+    } catch (error) {
+      if (deliveries < this.#deps.maxDeliveries) {
+        metrics.handled.inc({ result: 'retry' });
+        throw error; // not committed: redelivered
+      }
+      // The partition keeps moving: park the message with its reason.
+      await this.#deps.deadLetter.publish([
+        {
+          topic: this.#deps.deadLetterTopic,
+          key: message.key ?? envelope.streamId,
+          value: message.value,
+          headers: {
+            ...message.headers,
+            'dlq-reason': (error as Error).message.slice(0, 500),
+            'dlq-deliveries': String(deliveries),
+          },
+        },
+      ]);
+      await this.#markHandled(envelope, 'dead_lettered');
+      this.#deliveries.delete(envelope.eventId);
+      metrics.deadLettered.inc();
+      metrics.handled.inc({ result: 'dead_lettered' });
+      this.#deps.log?.(`dead-lettered ${envelope.type} ${envelope.eventId}: ${(error as Error).message}`);
+    }
+  }
+
+  async #dispatch(e: Envelope): Promise<void> {
+    switch (e.type) {
+      case 'PaymentCreated.v1':
+        return await this.#charge(e);
+      case 'PaymentCaptureRequested.v1':
+        return await this.#capture(e);
+      case 'PaymentCancelRequested.v1':
+        return await this.#cancel(e);
+      case 'RefundRequested.v1':
+        return await this.#refund(e);
+      case 'CustomerRegistered.v1':
+        await this.#stripeCustomer(e.streamId);
+        return await this.#markHandled(e, 'applied');
+      case 'PaymentMethodSaveRequested.v1':
+        return await this.#attach(e);
+      default:
+        return await this.#markHandled(e, 'skipped');
+    }
+  }
+
+  // --- payments ---------------------------------------------------------------------------------
+
+  async #charge(e: Envelope): Promise<void> {
+    const paymentId = e.streamId;
+    let state = await this.#payment(paymentId);
+    if (state.status !== 'pending' || state.unknownOutcome !== null)
+      return await this.#markHandled(e, 'skipped');
+    if (state.intentId === null && (await this.#submittedBeforeRetention(paymentId, 'create_intent'))) {
+      // Stripe may have forgotten the key: look for the intent before creating one.
+      const found = await this.#deps.gateway.findIntents(paymentId);
+      if (!found.ok) throw new TransientError(`search intents of ${paymentId}: ${found.failure.message}`);
+      const existing = found.value[0];
+      if (existing !== undefined) {
+        await this.#record(paymentId, {
+          type: 'RecordIntentCreated',
+          data: { paymentId, intentId: existing.id, now: this.#now() },
+        });
+        state = await this.#payment(paymentId);
+      }
+    }
+    if (state.intentId === null) {
+      const customer = state.customerId === null ? null : await this.#stripeCustomer(state.customerId);
+      const attempt = await this.#submit(paymentId, state, 'create_intent');
+      const created = await this.#deps.gateway.createPaymentIntent(
+        {
+          paymentId,
+          amount: Number(state.amount),
+          currency: state.currency ?? 'USD',
+          customer,
+          paymentMethod: state.paymentMethodId ?? '',
+          captureMethod: state.captureMethod ?? 'automatic',
+          description: state.description,
+        },
+        idempotencyKey(paymentId, 'create_intent', attempt),
+      );
+      if (!created.ok)
+        return await this.#paymentFailure(e, paymentId, 'create_intent', attempt, created.failure);
+      await this.#record(paymentId, {
+        type: 'RecordIntentCreated',
+        data: { paymentId, intentId: created.value.id, now: this.#now() },
+      });
+      state = await this.#payment(paymentId);
+    }
+    await this.#confirm(e, paymentId, state);
+  }
+
+  async #confirm(e: Envelope, paymentId: string, state: PaymentState): Promise<void> {
+    const intentId = state.intentId as string;
+    let forced: number | undefined;
+    if (await this.#submittedBeforeRetention(paymentId, 'confirm')) {
+      // The confirm key may be forgotten by now: retrieve first, and only confirm what still needs it.
+      const current = await this.#deps.gateway.retrievePaymentIntent(intentId);
+      if (!current.ok) throw new TransientError(`retrieve ${intentId}: ${current.failure.message}`);
+      if (
+        current.value.status !== 'requires_confirmation' &&
+        current.value.status !== 'requires_payment_method'
+      ) {
+        return await this.#applyIntent(e, paymentId, current.value);
+      }
+      forced = (state.attempts['confirm'] ?? 0) + 1;
+    }
+    let attempt = await this.#submit(paymentId, state, 'confirm', forced);
+    for (;;) {
+      const result = await this.#deps.gateway.confirmPaymentIntent(
+        intentId,
+        state.offSession,
+        idempotencyKey(paymentId, 'confirm', attempt),
+      );
+      if (result.ok) return await this.#applyIntent(e, paymentId, result.value);
+      // processing_error: Stripe suggests one more try, as a new attempt with a new key.
+      if (result.failure.retryWithNewAttempt && attempt === 1) {
+        attempt = await this.#submit(paymentId, await this.#payment(paymentId), 'confirm', 2);
+        continue;
+      }
+      return await this.#paymentFailure(e, paymentId, 'confirm', attempt, result.failure, intentId);
+    }
+  }
+
+  /** Records what a PaymentIntent's state says. */
+  async #applyIntent(e: Envelope, paymentId: string, pi: IntentView): Promise<void> {
+    const now = this.#now();
+    let outcome: PaymentOutcome | null = null;
+    switch (pi.status) {
+      case 'succeeded':
+        outcome = {
+          type: 'RecordSucceeded',
+          data: {
+            paymentId,
+            intentId: pi.id,
+            chargeId: pi.latestCharge,
+            amount: BigInt(pi.amountReceived),
+            now,
+          },
+        };
+        this.#deps.metrics.outcomes.inc({ result: 'succeeded', decline_code: '' });
+        break;
+      case 'requires_capture':
+        outcome = {
+          type: 'RecordAuthorized',
+          data: { paymentId, intentId: pi.id, amount: BigInt(pi.amountCapturable), now },
+        };
+        this.#deps.metrics.outcomes.inc({ result: 'authorized', decline_code: '' });
+        break;
+      case 'requires_action':
+        outcome = {
+          type: 'RecordRequiresAction',
+          data: {
+            paymentId,
+            intentId: pi.id,
+            nextAction: pi.nextAction ?? { type: 'use_stripe_sdk', redirectUrl: null },
+            now,
+          },
+        };
+        this.#deps.metrics.outcomes.inc({ result: 'requires_action', decline_code: '' });
+        break;
+      case 'canceled':
+        outcome = { type: 'RecordCanceled', data: { paymentId, now } };
+        break;
+      case 'requires_payment_method':
+        if (pi.lastError !== null) {
+          outcome = {
+            type: 'RecordFailed',
+            data: {
+              paymentId,
+              code: pi.lastError.code,
+              declineCode: pi.lastError.declineCode,
+              message: pi.lastError.message,
+              now,
+            },
+          };
+        }
+        break;
+      default:
+        // processing / requires_confirmation: the webhook or the reconciler will tell.
+        break;
+    }
+    await this.#record(paymentId, outcome, e, 'applied');
+  }
+
+  async #paymentFailure(
+    e: Envelope,
+    paymentId: string,
+    operation: StripeOperation,
+    attempt: number,
+    failure: GatewayFailure,
+    intentId?: string,
+  ): Promise<void> {
+    const now = this.#now();
+    switch (failure.kind) {
+      case 'declined':
+      case 'rejected':
+        this.#deps.metrics.outcomes.inc({
+          result: 'failed',
+          decline_code: failure.declineCode ?? failure.code,
+        });
+        if (operation === 'create_intent' || operation === 'confirm') {
+          return await this.#record(
+            paymentId,
+            {
+              type: 'RecordFailed',
+              data: {
+                paymentId,
+                code: failure.code,
+                declineCode: failure.declineCode,
+                message: failure.message,
+                now,
+              },
+            },
+            e,
+            'applied',
+          );
+        }
+        return await this.#record(
+          paymentId,
+          {
+            type: 'RecordDiscrepancy',
+            data: {
+              paymentId,
+              field: operation,
+              ledgerValue: 'requested',
+              stripeValue: `${failure.code}: ${failure.message}`,
+              now,
+            },
+          },
+          e,
+          'applied',
+        );
+      case 'needs_customer':
+        this.#deps.metrics.outcomes.inc({
+          result: 'requires_action',
+          decline_code: failure.declineCode ?? failure.code,
+        });
+        return await this.#record(
+          paymentId,
+          {
+            type: 'RecordRequiresAction',
+            data: {
+              paymentId,
+              intentId: intentId ?? '',
+              nextAction: { type: failure.code, redirectUrl: null },
+              now,
+            },
+          },
+          e,
+          'applied',
+        );
+      case 'check_state': {
+        if (intentId === undefined) throw new TransientError(`${operation}: ${failure.message}`);
+        const current = await this.#deps.gateway.retrievePaymentIntent(intentId);
+        if (!current.ok) throw new TransientError(`retrieve after ${operation}: ${current.failure.message}`);
+        return await this.#applyIntent(e, paymentId, current.value);
+      }
+      case 'unknown_outcome':
+        // The charge may have happened: never guess, never create a new intent. Reconciliation decides.
+        this.#deps.metrics.unknownOpen.inc();
+        return await this.#record(
+          paymentId,
+          {
+            type: 'RecordOutcomeUnknown',
+            data: {
+              paymentId,
+              operation,
+              attempt,
+              idempotencyKey: idempotencyKey(paymentId, operation, attempt),
+              reason: `${failure.code}: ${failure.message}`,
+              now,
+            },
+          },
+          e,
+          'applied',
+        );
+      case 'retryable':
+      case 'auth':
+      case 'our_bug':
+        throw new TransientError(`${operation} ${failure.kind}: ${failure.code}: ${failure.message}`);
+      default: {
+        const never: never = failure.kind;
+        throw new Error(`unhandled failure kind ${String(never)}`);
+      }
+    }
+  }
+
+  async #capture(e: Envelope): Promise<void> {
+    const paymentId = e.streamId;
+    const state = await this.#payment(paymentId);
+    if (state.status !== 'authorized' || state.intentId === null || state.captureRequested === null)
+      return await this.#markHandled(e, 'skipped');
+    const attempt = await this.#submit(paymentId, state, 'capture');
+    const result = await this.#deps.gateway.capturePaymentIntent(
+      state.intentId,
+      Number(state.captureRequested),
+      idempotencyKey(paymentId, 'capture', attempt),
+    );
+    if (!result.ok)
+      return await this.#paymentFailure(e, paymentId, 'capture', attempt, result.failure, state.intentId);
+    await this.#record(
+      paymentId,
+      {
+        type: 'RecordCaptured',
+        data: { paymentId, amount: BigInt(result.value.amountReceived), now: this.#now() },
+      },
+      e,
+      'applied',
+    );
+  }
+
+  async #cancel(e: Envelope): Promise<void> {
+    const paymentId = e.streamId;
+    const state = await this.#payment(paymentId);
+    if (state.status === 'canceled' || state.status === 'failed' || state.status === 'succeeded')
+      return await this.#markHandled(e, 'skipped');
+    if (state.intentId === null) {
+      // Nothing was sent to Stripe: the cancel is ours alone.
+      return await this.#record(
+        paymentId,
+        { type: 'RecordCanceled', data: { paymentId, now: this.#now() } },
+        e,
+        'applied',
+      );
+    }
+    const attempt = await this.#submit(paymentId, state, 'cancel');
+    const result = await this.#deps.gateway.cancelPaymentIntent(
+      state.intentId,
+      idempotencyKey(paymentId, 'cancel', attempt),
+    );
+    if (!result.ok)
+      return await this.#paymentFailure(e, paymentId, 'cancel', attempt, result.failure, state.intentId);
+    await this.#applyIntent(e, paymentId, result.value);
+  }
+
+  async #refund(e: Envelope): Promise<void> {
+    const paymentId = e.streamId;
+    const refundId = String(e.data['refundId']);
+    const state = await this.#payment(paymentId);
+    const amount = state.pendingRefunds[refundId];
+    if (amount === undefined || state.intentId === null) return await this.#markHandled(e, 'skipped');
+    const operation: StripeOperation = `refund:${refundId}`;
+    const attempt = await this.#submit(paymentId, state, operation);
+    const result = await this.#deps.gateway.createRefund(
+      { intentId: state.intentId, amount: Number(amount), refundId },
+      idempotencyKey(paymentId, operation, attempt),
+    );
+    if (!result.ok) {
+      if (result.failure.kind === 'declined' || result.failure.kind === 'rejected') {
+        return await this.#record(
+          paymentId,
+          {
+            type: 'RecordRefundFailed',
+            data: {
+              paymentId,
+              refundId,
+              reason: `${result.failure.code}: ${result.failure.message}`,
+              now: this.#now(),
+            },
+          },
+          e,
+          'applied',
+        );
+      }
+      return await this.#paymentFailure(e, paymentId, operation, attempt, result.failure, state.intentId);
+    }
+    const now = this.#now();
+    const outcome: PaymentOutcome | null =
+      result.value.status === 'succeeded'
+        ? {
+            type: 'RecordRefunded',
+            data: {
+              paymentId,
+              refundId,
+              stripeRefundId: result.value.id,
+              amount: BigInt(result.value.amount),
+              now,
+            },
+          }
+        : result.value.status === 'failed' || result.value.status === 'canceled'
+          ? { type: 'RecordRefundFailed', data: { paymentId, refundId, reason: result.value.status, now } }
+          : null; // pending: refund.updated / refund.failed webhooks finish it
+    await this.#record(paymentId, outcome, e, 'applied');
+  }
+
+  // --- customers --------------------------------------------------------------------------------
+
+  /** The Stripe customer of a ledger customer, created (idempotently) when missing. */
+  async #stripeCustomer(customerId: string): Promise<string | null> {
+    const state = foldCustomer(await readStream(this.#deps.db, customerId));
+    if (!state.exists) return null;
+    if (state.stripeCustomerId !== null) return state.stripeCustomerId;
+    const created = await this.#deps.gateway.createCustomer(
+      { ledgerCustomerId: customerId, email: state.email ?? '', name: state.name },
+      idempotencyKey(customerId, 'create_customer', 1),
+    );
+    if (!created.ok)
+      throw new TransientError(
+        `create customer ${customerId}: ${created.failure.code}: ${created.failure.message}`,
+      );
+    await this.#recordCustomer(customerId, {
+      type: 'RecordStripeCustomer',
+      data: { customerId, stripeCustomerId: created.value.id, now: this.#now() },
+    });
+    return created.value.id;
+  }
+
+  async #attach(e: Envelope): Promise<void> {
+    const customerId = e.streamId;
+    const paymentMethodId = String(e.data['paymentMethodId']);
+    const stripeCustomer = await this.#stripeCustomer(customerId);
+    if (stripeCustomer === null) return await this.#markHandled(e, 'skipped');
+    const result = await this.#deps.gateway.attachPaymentMethod(
+      paymentMethodId,
+      stripeCustomer,
+      e.data['setAsDefault'] === true,
+      idempotencyKey(customerId, `attach:${paymentMethodId}`, 1),
+    );
+    const now = this.#now();
+    if (!result.ok && result.failure.kind !== 'declined' && result.failure.kind !== 'rejected') {
+      throw new TransientError(
+        `attach ${paymentMethodId}: ${result.failure.code}: ${result.failure.message}`,
+      );
+    }
+    const outcome: CustomerOutcome = result.ok
+      ? { type: 'RecordPaymentMethodAttached', data: { customerId, paymentMethodId, now } }
+      : {
+          type: 'RecordPaymentMethodAttachFailed',
+          data: {
+            customerId,
+            paymentMethodId,
+            code: result.failure.code,
+            message: result.failure.message,
+            now,
+          },
+        };
+    await this.#recordCustomer(customerId, outcome, e);
+  }
+
+  // --- ledger writes ----------------------------------------------------------------------------
+
+  /** True when the last submission of `operation` is older than Stripe's key retention. */
+  async #submittedBeforeRetention(paymentId: string, operation: StripeOperation): Promise<boolean> {
+    const history = await readStream(this.#deps.db, paymentId);
+    const last = [...history]
+      .reverse()
+      .find((ev) => ev.type === 'PaymentSubmitted' && ev.data['operation'] === operation);
+    if (last === undefined) return false;
+    const now = this.#deps.now?.() ?? new Date();
+    return now.getTime() - Date.parse(String(last.data['at'])) > KEY_RETENTION_MS;
+  }
+
+  async #payment(paymentId: string): Promise<PaymentState> {
+    return foldPayment(await readStream(this.#deps.db, paymentId));
+  }
+
+  /**
+   * Records the call about to be made and returns its attempt number: the last submitted attempt
+   * when it has no outcome yet (a crash or redelivery: same key), else a new one. A submission
+   * older than Stripe's key retention is looked up by the caller's retrieve-first rule.
+   */
+  async #submit(
+    paymentId: string,
+    state: PaymentState,
+    operation: StripeOperation,
+    forced?: number,
+  ): Promise<number> {
+    const last = state.attempts[operation];
+    const attempt = forced ?? last ?? 1;
+    if (last === attempt) return attempt;
+    await this.#record(paymentId, {
+      type: 'RecordSubmission',
+      data: {
+        paymentId,
+        operation,
+        attempt,
+        idempotencyKey: idempotencyKey(paymentId, operation, attempt),
+        now: this.#now(),
+      },
+    });
+    return attempt;
+  }
+
+  /** Appends an outcome (none = just mark handled); with `handled`, the inbox row goes in the same transaction. */
+  async #record(
+    paymentId: string,
+    outcome: PaymentOutcome | null,
+    handled?: Envelope,
+    result = 'applied',
+  ): Promise<void> {
+    const request: CommandRequest = {
+      caller: 'stripe-executor',
+      idempotencyKey: null,
+      fingerprint: outcome?.type ?? 'none',
+      streamId: paymentId,
+      streamType: 'payment',
+      metadata: {
+        actor: 'stripe-executor',
+        correlationId: handled?.metadata.correlationId ?? paymentId,
+        causationId: handled?.eventId ?? null,
+      },
+      decide: (history: readonly StoredEvent[]) => ({
+        events:
+          outcome === null
+            ? []
+            : decidePayment(outcome, foldPayment(history)).map((ev) => ({
+                type: ev.type,
+                data: toStoredData(ev),
+              })),
+        respond: () => ({ statusCode: 200, body: null }),
+      }),
+    };
+    await this.#write(request, handled, result);
+  }
+
+  async #recordCustomer(customerId: string, outcome: CustomerOutcome, handled?: Envelope): Promise<void> {
+    const request: CommandRequest = {
+      caller: 'stripe-executor',
+      idempotencyKey: null,
+      fingerprint: outcome.type,
+      streamId: customerId,
+      streamType: 'customer',
+      metadata: {
+        actor: 'stripe-executor',
+        correlationId: handled?.metadata.correlationId ?? customerId,
+        causationId: handled?.eventId ?? null,
+      },
+      decide: (history: readonly StoredEvent[]) => ({
+        events: decideCustomer(outcome, foldCustomer(history)).map((ev) => ({
+          type: ev.type,
+          data: toStoredData(ev),
+        })),
+        respond: () => ({ statusCode: 200, body: null }),
+      }),
+    };
+    await this.#write(request, handled, 'applied');
+  }
+
+  async #write(request: CommandRequest, handled: Envelope | undefined, result: string): Promise<void> {
+    const [settled] = await executeCommands(this.#deps.db, [request], {
+      topic: this.#deps.eventsTopic,
+      onAppended: projectPaymentSummaries,
+      ...(handled !== undefined
+        ? { afterWrite: (trx: Transaction<Database>) => insertInbox(trx, handled, result) }
+        : {}),
+    });
+    if (settled !== undefined && !settled.ok) throw settled.error;
+  }
+
+  async #markHandled(e: Envelope, result: string): Promise<void> {
+    await this.#deps.db.transaction().execute((trx) => insertInbox(trx, e, result));
+  }
+
+  #now(): string {
+    return (this.#deps.now?.() ?? new Date()).toISOString();
+  }
+}
+
+async function insertInbox(trx: Transaction<Database>, e: Envelope, outcome: string): Promise<void> {
+  await trx
+    .insertInto('executor_inbox')
+    .values({ event_id: e.eventId, event_type: e.type, stream_id: e.streamId, outcome })
+    .onConflict((oc) => oc.column('event_id').doNothing())
+    .execute();
+}

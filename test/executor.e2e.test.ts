@@ -1,0 +1,379 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Kysely } from 'kysely';
+import Stripe from 'stripe';
+import { migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
+import { InProcessBus, type IncomingMessage } from '@payledger/messaging';
+import { startRelay, loadRelayConfig, type RunningRelay } from '@payledger/outbox-relay';
+import { StripeGateway, idempotencyKey } from '@payledger/stripe-gateway';
+import { StripeSimulator } from '@payledger/stripe-sim';
+import {
+  createTestDatabase,
+  createTestTopic,
+  testBrokers,
+  testKafka,
+  waitFor,
+  type TestDatabase,
+} from '@payledger/testkit/vitest';
+import {
+  StripeExecutor,
+  createExecutorMetrics,
+  loadExecutorConfig,
+  startExecutor,
+  type RunningExecutor,
+} from '@payledger/stripe-executor';
+import {
+  appendEvents,
+  createPayment,
+  paymentCommand,
+  paymentState,
+  registerCustomer,
+} from './executorHarness.ts';
+
+const MAIN = fileURLToPath(new URL('../services/stripe-executor/src/main.ts', import.meta.url));
+let database: TestDatabase;
+let db: Kysely<Database>;
+let sim: StripeSimulator;
+let simPort: number;
+let topic: string;
+let relay: RunningRelay;
+let executor: RunningExecutor | null = null;
+const children: ChildProcess[] = [];
+
+function executorEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: database.url,
+    KAFKA_BROKERS: testBrokers().join(','),
+    STRIPE_SECRET_KEY: 'sk_test_executor',
+    STRIPE_API_HOST: '127.0.0.1',
+    STRIPE_API_PORT: String(simPort),
+    STRIPE_API_PROTOCOL: 'http',
+    STRIPE_TIMEOUT_MS: '400',
+    STRIPE_MAX_ATTEMPTS: '2',
+    STRIPE_RATE_PER_SECOND: '0',
+    LEDGER_EVENTS_TOPIC: topic,
+    EXECUTOR_GROUP_ID: `${topic}.executor`,
+    DEAD_LETTER_TOPIC: `${topic}.dlq`,
+    METRICS_PORT: '0',
+    ...extra,
+  };
+}
+
+async function until(
+  paymentId: string,
+  check: (s: Awaited<ReturnType<typeof paymentState>>) => boolean,
+  what: string,
+) {
+  let last: Awaited<ReturnType<typeof paymentState>> | null = null;
+  await waitFor(
+    async () => {
+      last = await paymentState(db, paymentId);
+      return check(last);
+    },
+    { timeoutMs: 30_000, describe: () => `${what}; events: ${last?.types.join(', ')}` },
+  );
+  return last as unknown as Awaited<ReturnType<typeof paymentState>>;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('executor');
+  db = await openDatabase({ kind: 'postgres', url: database.url });
+  await migrateToLatest(db);
+  sim = new StripeSimulator();
+  simPort = (await sim.start()).port;
+  topic = await createTestTopic('exec', 3);
+  relay = await startRelay(
+    loadRelayConfig({
+      DATABASE_URL: database.url,
+      KAFKA_BROKERS: testBrokers().join(','),
+      LEDGER_EVENTS_TOPIC: topic,
+      METRICS_PORT: '0',
+      RELAY_POLL_INTERVAL_MS: '100',
+    }),
+  );
+  executor = await startExecutor(loadExecutorConfig(executorEnv()));
+});
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await executor?.close();
+  await relay.close();
+  await sim.stop();
+  await db.destroy();
+  await database.drop();
+});
+
+describe('stripe executor through Kafka, PostgreSQL and the simulator', () => {
+  it('charges in two steps, records the key before each call, and posts the money', async () => {
+    const customer = await registerCustomer(db, topic);
+    const paymentId = await createPayment(db, topic, customer, 'pm_card_visa');
+    const { state, types, history } = await until(
+      paymentId,
+      (s) => s.state.status === 'succeeded',
+      'payment did not succeed',
+    );
+    expect(types).toEqual([
+      'PaymentCreated',
+      'PaymentSubmitted',
+      'PaymentIntentCreated',
+      'PaymentSubmitted',
+      'PaymentSucceeded',
+    ]);
+    const submitted = history
+      .filter((e) => e.type === 'PaymentSubmitted')
+      .map((e) => e.data['idempotencyKey']);
+    expect(submitted).toEqual([
+      idempotencyKey(paymentId, 'create_intent', 1),
+      idempotencyKey(paymentId, 'confirm', 1),
+    ]);
+    const intents = sim.intentsFor(paymentId);
+    expect(intents).toHaveLength(1);
+    expect(sim.charges().filter((c) => c.paymentIntent === intents[0]?.['id'])).toHaveLength(1);
+    expect(state.capturedAmount).toBe(2000n);
+    expect(history.at(-1)?.data['postings']).toEqual([
+      { source: `customer:${customer}`, destination: 'stripe:pending', amount: '2000', currency: 'USD' },
+    ]);
+  });
+
+  it.each([
+    ['pm_card_chargeDeclined', 'card_declined', 'generic_decline'],
+    ['pm_card_chargeDeclinedInsufficientFunds', 'card_declined', 'insufficient_funds'],
+    ['pm_card_chargeDeclinedExpiredCard', 'expired_card', null],
+  ])('records %s as a failed payment with its codes', async (pm, code, declineCode) => {
+    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), pm);
+    const { state } = await until(paymentId, (s) => s.state.status === 'failed', 'payment did not fail');
+    expect(state.failure).toMatchObject({ code, declineCode });
+  });
+
+  it('records 3-D Secure as requires_action, not as a failure', async () => {
+    const paymentId = await createPayment(
+      db,
+      topic,
+      await registerCustomer(db, topic),
+      'pm_card_authenticationRequired',
+    );
+    const { state } = await until(
+      paymentId,
+      (s) => s.state.status === 'requires_action',
+      'no requires_action',
+    );
+    expect(state.nextAction?.type).toBe('use_stripe_sdk');
+  });
+
+  it('authorises, captures part, and refunds part', async () => {
+    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), 'pm_card_visa', {
+      captureMethod: 'manual',
+    });
+    await until(paymentId, (s) => s.state.status === 'authorized', 'not authorised');
+    await paymentCommand(db, topic, paymentId, {
+      type: 'CapturePayment',
+      data: { paymentId, amount: 1500n, now: new Date().toISOString() },
+    });
+    await until(paymentId, (s) => s.state.capturedAmount === 1500n, 'not captured');
+    await paymentCommand(db, topic, paymentId, {
+      type: 'RefundPayment',
+      data: { paymentId, refundId: 'rf_1', amount: 500n, reason: null, now: new Date().toISOString() },
+    });
+    const { state } = await until(paymentId, (s) => s.state.refundedAmount === 500n, 'not refunded');
+    expect(state.status).toBe('succeeded');
+    const charge = sim.charges().find((c) => c.paymentIntent === state.intentId);
+    expect(charge).toMatchObject({ amount: 1500, refunded: 500 });
+  });
+
+  it('records a timeout after Stripe charged as an unknown outcome, never a second intent', async () => {
+    sim.inject({ path: /\/confirm$/, kind: 'apply_then_hang', times: 4 });
+    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), 'pm_card_visa');
+    const { state } = await until(paymentId, (s) => s.state.unknownOutcome !== null, 'no unknown outcome');
+    expect(state.unknownOutcome).toMatchObject({ operation: 'confirm', attempt: 1 });
+    sim.faults.splice(0);
+    const intents = sim.intentsFor(paymentId);
+    expect(intents).toHaveLength(1);
+    expect(sim.charges().filter((c) => c.paymentIntent === intents[0]?.['id'])).toHaveLength(1);
+  });
+
+  it('calls Stripe once when the same work message is delivered twice', async () => {
+    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), 'pm_card_visa');
+    await until(paymentId, (s) => s.state.status === 'succeeded', 'payment did not succeed');
+    const calls = () =>
+      sim.requests.filter((r) => r.idempotencyKey?.startsWith(`ledger:${paymentId}:`)).length;
+    const before = calls();
+    // Re-send the PaymentCreated message as the relay would after a crash.
+    const created = (await paymentState(db, paymentId)).history[0];
+    const producer = testKafka('dup').producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [
+        {
+          key: paymentId,
+          value: JSON.stringify({ ...created, type: 'PaymentCreated.v1' }),
+          headers: { 'event-id': created?.eventId ?? '', 'event-type': 'PaymentCreated.v1' },
+        },
+      ],
+    });
+    await producer.disconnect();
+    await waitFor(
+      async () =>
+        (
+          await db
+            .selectFrom('executor_inbox')
+            .select('outcome')
+            .where('event_id', '=', created?.eventId ?? '')
+            .execute()
+        ).length === 1,
+      { timeoutMs: 10_000, describe: () => 'inbox row missing' },
+    );
+    await new Promise((r) => setTimeout(r, 1_000)); // let a wrong second handling show itself
+    expect(calls()).toBe(before);
+  });
+});
+
+describe('crashes and lost keys', () => {
+  it('after a SIGKILL between the Stripe call and the outcome commit, reuses the key: one charge', async () => {
+    await executor?.close();
+    executor = null;
+    const spawnExecutor = () => {
+      const child = spawn(process.execPath, [MAIN], {
+        env: { ...process.env, ...executorEnv() },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      children.push(child);
+      return child;
+    };
+    sim.inject({ path: /\/confirm$/, kind: 'apply_then_hang', times: 1 });
+    const first = spawnExecutor();
+    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), 'pm_card_visa');
+    await waitFor(
+      async () =>
+        sim.charges().some((c) => sim.intentsFor(paymentId).some((pi) => pi['id'] === c.paymentIntent)),
+      {
+        timeoutMs: 30_000,
+        describe: () => 'the confirm never reached Stripe',
+      },
+    );
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    sim.faults.splice(0);
+    const second = spawnExecutor();
+    await until(paymentId, (s) => s.state.status === 'succeeded', 'payment did not succeed after restart');
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+    const intents = sim.intentsFor(paymentId);
+    expect(intents).toHaveLength(1);
+    expect(sim.charges().filter((c) => c.paymentIntent === intents[0]?.['id'])).toHaveLength(1);
+    const confirmKeys = sim.requests
+      .filter((r) => r.path.endsWith('/confirm') && r.idempotencyKey?.startsWith(`ledger:${paymentId}:`))
+      .map((r) => r.idempotencyKey);
+    expect(new Set(confirmKeys)).toEqual(new Set([idempotencyKey(paymentId, 'confirm', 1)]));
+    executor = await startExecutor(loadExecutorConfig(executorEnv()));
+  });
+
+  it('looks the intent up instead of creating a second one when its key is past retention', async () => {
+    const gateway = new StripeGateway({
+      secretKey: 'sk_test_x',
+      host: '127.0.0.1',
+      port: simPort,
+      protocol: 'http',
+      ratePerSecond: 0,
+    });
+    const customer = await registerCustomer(db, topic);
+    const paymentId = await createPayment(db, topic, customer, 'pm_card_visa');
+    // The past: the create was submitted 25 h ago and Stripe created the intent, then we crashed.
+    const long = new Date(Date.now() - 25 * 3600 * 1000).toISOString();
+    const key = idempotencyKey(paymentId, 'create_intent', 1);
+    await appendEvents(db, topic, paymentId, [
+      {
+        type: 'PaymentSubmitted',
+        data: { paymentId, operation: 'create_intent', attempt: 1, idempotencyKey: key, at: long },
+      },
+    ]);
+    const stripe = new Stripe('sk_test_x', {
+      host: '127.0.0.1',
+      port: simPort,
+      protocol: 'http',
+      maxNetworkRetries: 0,
+    });
+    const original = await stripe.paymentIntents.create(
+      {
+        amount: 2000,
+        currency: 'usd',
+        payment_method: 'pm_card_visa',
+        capture_method: 'automatic',
+        metadata: { ledger_payment_id: paymentId },
+      },
+      { idempotencyKey: key },
+    );
+    sim.clock.advance(25 * 3600 * 1000); // Stripe forgets the key
+    const direct = new StripeExecutor({
+      db,
+      gateway,
+      metrics: createExecutorMetrics(),
+      deadLetter: new InProcessBus().publisher(),
+      deadLetterTopic: 'dlq',
+      maxDeliveries: 3,
+      eventsTopic: topic,
+    });
+    const created = (await paymentState(db, paymentId)).history[0];
+    await direct.handle(message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {}));
+    const { state } = await paymentState(db, paymentId);
+    expect(state.intentId).toBe(original.id);
+    expect(sim.intentsFor(paymentId)).toHaveLength(1);
+    expect(state.status).toBe('succeeded');
+  });
+
+  it('dead-letters a message that keeps failing, with its reason, and moves on', async () => {
+    const bus = new InProcessBus();
+    const dlq: IncomingMessage[] = [];
+    const consumer = bus.consumer({ groupId: 'dlq-check', topics: ['dlq'] });
+    await consumer.run(async (m) => void dlq.push(m));
+    const direct = new StripeExecutor({
+      db,
+      gateway: new StripeGateway({
+        secretKey: 'sk_live_wrong',
+        host: '127.0.0.1',
+        port: simPort,
+        protocol: 'http',
+        ratePerSecond: 0,
+      }),
+      metrics: createExecutorMetrics(),
+      deadLetter: bus.publisher(),
+      deadLetterTopic: 'dlq',
+      maxDeliveries: 2,
+      eventsTopic: topic,
+    });
+    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), 'pm_card_visa');
+    const created = (await paymentState(db, paymentId)).history[0];
+    const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
+    await expect(direct.handle(msg)).rejects.toThrow(/api_key_invalid/);
+    await direct.handle(msg);
+    await waitFor(async () => dlq.length === 1, {
+      timeoutMs: 5_000,
+      describe: () => 'nothing dead-lettered',
+    });
+    // The second delivery finds the breaker open (opened by the 401): that is the reason parked.
+    expect(dlq[0]?.headers['dlq-reason']).toMatch(/api_key_invalid|circuit_open/);
+    const inbox = await db
+      .selectFrom('executor_inbox')
+      .select('outcome')
+      .where('event_id', '=', created?.eventId ?? '')
+      .executeTakeFirst();
+    expect(inbox?.outcome).toBe('dead_lettered');
+    await consumer.stop();
+  });
+});
+
+function message(
+  eventId: string,
+  streamId: string,
+  type: string,
+  data: Record<string, unknown>,
+): IncomingMessage {
+  return {
+    topic,
+    partition: 0,
+    offset: '0',
+    key: streamId,
+    value: JSON.stringify({ eventId, type, streamId, data, metadata: { correlationId: 'c' } }),
+    headers: { 'event-id': eventId, 'event-type': type },
+  };
+}

@@ -1,0 +1,122 @@
+// Helpers for the executor's integration tests: write commands like the API does.
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { executeCommands, readStream, type CommandRequest, type Database } from '@payledger/event-store';
+import {
+  decideCustomer,
+  decidePayment,
+  toStoredData,
+  type CustomerCommand,
+  type PaymentCommand,
+  type PaymentEvent,
+} from '@payledger/ledger';
+import { foldCustomer, foldPayment, projectPaymentSummaries } from '@payledger/projections';
+
+async function run(db: Kysely<Database>, topic: string, request: CommandRequest): Promise<void> {
+  const [r] = await executeCommands(db, [request], { topic, onAppended: projectPaymentSummaries });
+  if (r !== undefined && !r.ok) throw r.error;
+}
+
+const meta = { actor: 'test', correlationId: 'corr', causationId: null };
+
+export async function registerCustomer(
+  db: Kysely<Database>,
+  topic: string,
+  customerId = `cust_${randomBytes(4).toString('hex')}`,
+): Promise<string> {
+  const command: CustomerCommand = {
+    type: 'RegisterCustomer',
+    data: {
+      customerId,
+      email: `${customerId}@example.com`,
+      name: null,
+      metadata: {},
+      now: new Date().toISOString(),
+    },
+  };
+  await run(db, topic, {
+    caller: 'test',
+    idempotencyKey: null,
+    fingerprint: 'x',
+    streamId: customerId,
+    streamType: 'customer',
+    metadata: meta,
+    decide: (h) => ({
+      events: decideCustomer(command, foldCustomer(h)).map((e) => ({ type: e.type, data: toStoredData(e) })),
+      respond: () => ({ statusCode: 201, body: null }),
+    }),
+  });
+  return customerId;
+}
+
+export async function paymentCommand(
+  db: Kysely<Database>,
+  topic: string,
+  paymentId: string,
+  command: PaymentCommand,
+): Promise<void> {
+  await run(db, topic, {
+    caller: 'test',
+    idempotencyKey: null,
+    fingerprint: 'x',
+    streamId: paymentId,
+    streamType: 'payment',
+    metadata: meta,
+    decide: (h) => ({
+      events: decidePayment(command, foldPayment(h)).map((e) => ({ type: e.type, data: toStoredData(e) })),
+      respond: () => ({ statusCode: 201, body: null }),
+    }),
+  });
+}
+
+/** Appends domain events as they are (to build a past the executor must cope with). */
+export async function appendEvents(
+  db: Kysely<Database>,
+  topic: string,
+  paymentId: string,
+  events: PaymentEvent[],
+): Promise<void> {
+  await run(db, topic, {
+    caller: 'test',
+    idempotencyKey: null,
+    fingerprint: 'x',
+    streamId: paymentId,
+    streamType: 'payment',
+    metadata: meta,
+    decide: () => ({
+      events: events.map((e) => ({ type: e.type, data: toStoredData(e) })),
+      respond: () => ({ statusCode: 201, body: null }),
+    }),
+  });
+}
+
+export async function createPayment(
+  db: Kysely<Database>,
+  topic: string,
+  customerId: string,
+  paymentMethodId: string,
+  over: { amount?: bigint; captureMethod?: 'automatic' | 'manual'; offSession?: boolean } = {},
+): Promise<string> {
+  const paymentId = `pay_${randomBytes(6).toString('hex')}`;
+  await paymentCommand(db, topic, paymentId, {
+    type: 'CreatePayment',
+    data: {
+      paymentId,
+      customerId,
+      paymentMethodId,
+      amount: over.amount ?? 2000n,
+      currency: 'USD',
+      captureMethod: over.captureMethod ?? 'automatic',
+      offSession: over.offSession ?? false,
+      description: null,
+      metadata: {},
+      now: new Date().toISOString(),
+    },
+  });
+  return paymentId;
+}
+
+export async function paymentState(db: Kysely<Database>, paymentId: string) {
+  const history = await readStream(db, paymentId);
+  return { state: foldPayment(history), types: history.map((e) => e.type), history };
+}
