@@ -280,7 +280,10 @@ export class StripeGateway {
         });
         return { ok: false, failure };
       }
-      if (this.#limiter !== null) observe?.limiterWait?.(await this.#limiter.acquire());
+      if (this.#limiter !== null) {
+        const waited = await this.#limiter.acquire();
+        observe?.limiterWait?.(waited);
+      }
       const started = performance.now();
       try {
         const value = await fn(this.#stripe);
@@ -295,7 +298,9 @@ export class StripeGateway {
           else this.breaker.success(); // Stripe answered: it is up
           return { ok: false, failure };
         }
-        this.breaker.failure();
+        // 429 and 409 are flow control (Stripe is up, we are early or fast): they do not trip the breaker.
+        if (failure.status === 429 || failure.code === 'idempotency_key_in_use') this.breaker.success();
+        else this.breaker.failure();
         last = failure;
         if (failure.shouldRetry === false || attempt === maxAttempts) break;
         observe?.retry?.(operation, failure);

@@ -232,3 +232,36 @@ describe('resilience parts', () => {
     expect(times.length).toBeGreaterThanOrEqual(70);
   });
 });
+
+describe('429 storm', () => {
+  it('limiter and backoff keep calls under the limit and every call completes', async () => {
+    const limited = new StripeSimulator({ rateLimitPerSecond: 20 });
+    const { port: limitedPort } = await limited.start();
+    try {
+      const g = new StripeGateway({
+        secretKey: 'sk_test_storm',
+        host: '127.0.0.1',
+        port: limitedPort,
+        protocol: 'http',
+        ratePerSecond: 15,
+        backoffBaseMs: 50,
+        backoffCapMs: 400,
+        maxAttempts: 6,
+      });
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          g.createCustomer(
+            { ledgerCustomerId: `s${i}`, email: `s${i}@example.com`, name: null },
+            `storm-${i}`,
+          ),
+        ),
+      );
+      expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.failure.code)).toEqual([]);
+      const times = limited.requests.map((r) => r.at).sort((a, b) => a - b);
+      for (const t of times)
+        expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(15);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
