@@ -135,6 +135,14 @@ describe('stripe executor through Kafka, PostgreSQL and the simulator', () => {
     ]);
   });
 
+  it('exposes Stripe latency by operation, outcomes by decline code and breaker state as metrics', async () => {
+    const text = await (await fetch(executor?.metricsUrl ?? '')).text();
+    expect(text).toMatch(/stripe_call_duration_seconds_bucket\{[^}]*operation="payment_intents.confirm"/);
+    expect(text).toMatch(/stripe_payment_outcomes_total\{result="succeeded"/);
+    expect(text).toContain('stripe_breaker_open 0');
+    expect(text).toContain('stripe_limiter_wait_seconds');
+  });
+
   it.each([
     ['pm_card_chargeDeclined', 'card_declined', 'generic_decline'],
     ['pm_card_chargeDeclinedInsufficientFunds', 'card_declined', 'insufficient_funds'],

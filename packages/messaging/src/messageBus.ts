@@ -48,6 +48,8 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
   /** How long a silent member keeps its partitions (Kafka: session timeout; default 30 s). */
   readonly sessionTimeoutMs?: number;
+  /** Partitions handled at once by this member (order stays per partition); default 1. */
+  readonly concurrency?: number;
 }
 
 /** The messaging port: nothing else in the system knows whether Kafka or memory is behind it. */

@@ -134,13 +134,33 @@ describe('gateway against the simulator', () => {
     expect(new Set(confirms.map((r) => r.idempotencyKey))).toEqual(new Set([key]));
   });
 
-  it('gives up on persistent 5xx as an unknown outcome, never as a failure', async () => {
-    const g = gateway({ maxAttempts: 3 });
+  it('retries a connection reset with the same key and succeeds', async () => {
+    const g = gateway();
     const { paymentId, intent } = await newIntent(g, 'pm_card_visa');
-    sim.inject({ path: /\/confirm$/, kind: 'status', status: 503, times: 1 });
-    const result = await g.confirmPaymentIntent(intent.id, false, idempotencyKey(paymentId, 'confirm', 1));
-    expect(!result.ok && result.failure.kind).toBe('unknown_outcome');
+    sim.inject({ path: /\/confirm$/, kind: 'reset', times: 2 });
+    const key = idempotencyKey(paymentId, 'confirm', 1);
+    const result = await g.confirmPaymentIntent(intent.id, false, key);
+    expect(result.ok && result.value.status).toBe('succeeded');
+    const confirms = sim.requests.filter((r) => r.path.endsWith(`${intent.id}/confirm`));
+    expect(new Set(confirms.map((r) => r.idempotencyKey))).toEqual(new Set([key]));
+    expect(sim.charges().filter((c) => c.paymentIntent === intent.id)).toHaveLength(1);
   });
+
+  it.each([[500], [502], [503]])(
+    'gives up on a persistent %s as an unknown outcome, never as a failure',
+    async (status) => {
+      const g = gateway({ maxAttempts: 3 });
+      const { paymentId, intent } = await newIntent(g, 'pm_card_visa');
+      sim.inject({ path: /\/confirm$/, kind: 'status', status, times: 1 });
+      const key = idempotencyKey(paymentId, 'confirm', 1);
+      const result = await g.confirmPaymentIntent(intent.id, false, key);
+      expect(!result.ok && result.failure).toMatchObject({ kind: 'unknown_outcome', status });
+      // Stripe saved the error for the key: every retry replayed it, none executed again.
+      const confirms = sim.requests.filter((r) => r.path.endsWith(`${intent.id}/confirm`));
+      expect(confirms).toHaveLength(3);
+      expect(new Set(confirms.map((r) => r.idempotencyKey))).toEqual(new Set([key]));
+    },
+  );
 
   it('treats a timeout after Stripe charged as an unknown outcome', async () => {
     const g = gateway({ maxAttempts: 2, timeoutMs: 200 });

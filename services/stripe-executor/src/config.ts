@@ -24,6 +24,8 @@ const Environment = z.object({
   /** Deliveries of one message before it is dead-lettered. */
   EXECUTOR_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
   /** A dead executor's partitions move to a live one after this long (broker minimum 6 s). */
+  /** Partitions handled at once (per-payment order is kept: a payment lives on one partition). */
+  EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   EXECUTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
@@ -49,6 +51,7 @@ export type ExecutorConfig = Readonly<{
   deadLetterTopic: string;
   maxDeliveries: number;
   sessionTimeoutMs: number;
+  concurrency: number;
   metricsHost: string;
   metricsPort: number;
 }>;
@@ -78,6 +81,7 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Exe
     deadLetterTopic: e.DEAD_LETTER_TOPIC,
     maxDeliveries: e.EXECUTOR_MAX_DELIVERIES,
     sessionTimeoutMs: e.EXECUTOR_SESSION_TIMEOUT_MS,
+    concurrency: e.EXECUTOR_CONCURRENCY,
     metricsHost: e.METRICS_HOST,
     metricsPort: e.METRICS_PORT,
   });

@@ -58,6 +58,7 @@ export async function startExecutor(
     topics: [config.eventsTopic],
     fromBeginning: true,
     sessionTimeoutMs: config.sessionTimeoutMs,
+    concurrency: config.concurrency,
   });
   await consumer.run((message) => executor.handle(message));
   const server: Server = createServer((req, res) => {

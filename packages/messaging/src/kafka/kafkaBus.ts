@@ -101,6 +101,7 @@ export class KafkaBus implements MessageBus {
         await consumer.run({
           // Offsets are committed by us, after the handler made its work durable.
           autoCommit: false,
+          partitionsConsumedConcurrently: options.concurrency ?? 1,
           eachMessage: async ({ topic, partition, message }) => {
             const incoming: IncomingMessage = {
               topic,
