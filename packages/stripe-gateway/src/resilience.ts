@@ -63,28 +63,39 @@ export class CircuitBreaker {
 }
 
 /**
- * Client-side token bucket: at most `perSecond` calls per second (burst 1 by default, so no
- * one-second window ever exceeds the rate). `acquire` waits for a token and returns the wait.
+ * Client-side rate limiter: never more than `perSecond` calls in any one-second window (a sliding
+ * log of grant times, on the real clock, so late timers cannot let calls bunch past the limit),
+ * with grants spread at least half an interval apart so a backlog does not burst. `acquire` waits
+ * for a slot and returns how long it waited.
  */
 export class TokenBucket {
-  readonly #intervalMs: number;
-  #next = 0;
+  readonly #perSecond: number;
+  readonly #minGapMs: number;
+  readonly #grants: number[] = [];
+  #last = -Infinity;
+  /** The window is a little over a second: requests reach Stripe with some jitter after the grant. */
+  readonly #windowMs = 1025;
 
   constructor(perSecond: number) {
-    this.#intervalMs = 1000 / perSecond;
+    this.#perSecond = perSecond;
+    this.#minGapMs = 500 / perSecond;
   }
 
   async acquire(): Promise<number> {
     const started = performance.now();
-    // Grants are at least one interval apart, measured on the real clock at grant time, so a late
-    // timer never lets two calls bunch up and no one-second window holds more than the rate.
     for (;;) {
       const now = performance.now();
-      if (now >= this.#next) {
-        this.#next = now + this.#intervalMs;
+      while (this.#grants.length > 0 && (this.#grants[0] as number) <= now - this.#windowMs) this.#grants.shift();
+      const windowFree = this.#grants.length < this.#perSecond;
+      const gapFree = now - this.#last >= this.#minGapMs;
+      if (windowFree && gapFree) {
+        this.#grants.push(now);
+        this.#last = now;
         return now - started;
       }
-      await new Promise((r) => setTimeout(r, this.#next - now));
+      const waitWindow = windowFree ? 0 : (this.#grants[0] as number) + this.#windowMs - now;
+      const waitGap = gapFree ? 0 : this.#last + this.#minGapMs - now;
+      await new Promise((r) => setTimeout(r, Math.max(1, waitWindow, waitGap)));
     }
   }
 }
