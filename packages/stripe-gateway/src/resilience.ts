@@ -85,7 +85,8 @@ export class TokenBucket {
     const started = performance.now();
     for (;;) {
       const now = performance.now();
-      while (this.#grants.length > 0 && (this.#grants[0] as number) <= now - this.#windowMs) this.#grants.shift();
+      while (this.#grants.length > 0 && (this.#grants[0] as number) <= now - this.#windowMs)
+        this.#grants.shift();
       const windowFree = this.#grants.length < this.#perSecond;
       const gapFree = now - this.#last >= this.#minGapMs;
       if (windowFree && gapFree) {
