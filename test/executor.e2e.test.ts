@@ -329,6 +329,36 @@ describe('crashes and lost keys', () => {
     expect(state.status).toBe('succeeded');
   });
 
+  it('never charges a payment canceled before the executor reached it', async () => {
+    // The running executor may get there first: either way nothing reaches Stripe.
+    const unused = topic;
+    const direct = new StripeExecutor({
+      db,
+      gateway: new StripeGateway({
+        secretKey: 'sk_test_x',
+        host: '127.0.0.1',
+        port: simPort,
+        protocol: 'http',
+        ratePerSecond: 0,
+      }),
+      metrics: createExecutorMetrics(),
+      deadLetter: new InProcessBus().publisher(),
+      deadLetterTopic: 'dlq',
+      maxDeliveries: 3,
+      eventsTopic: unused,
+    });
+    const paymentId = await createPayment(db, unused, await registerCustomer(db, unused), 'pm_card_visa');
+    await paymentCommand(db, unused, paymentId, {
+      type: 'CancelPayment',
+      data: { paymentId, reason: 'changed mind', now: new Date().toISOString() },
+    });
+    const created = (await paymentState(db, paymentId)).history[0];
+    await direct.handle(message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {}));
+    const { state } = await paymentState(db, paymentId);
+    expect(state.status).toBe('canceled');
+    expect(sim.intentsFor(paymentId)).toHaveLength(0);
+  });
+
   it('dead-letters a message that keeps failing, with its reason, and moves on', async () => {
     const bus = new InProcessBus();
     const dlq: IncomingMessage[] = [];

@@ -153,6 +153,15 @@ export class StripeExecutor {
     let state = await this.#payment(paymentId);
     if (state.status !== 'pending' || state.unknownOutcome !== null)
       return await this.#markHandled(e, 'skipped');
+    if (state.cancelRequested && state.intentId === null) {
+      // Canceled before anything reached Stripe: nothing to charge, nothing to call.
+      return await this.#record(
+        paymentId,
+        { type: 'RecordCanceled', data: { paymentId, now: this.#now() } },
+        e,
+        'applied',
+      );
+    }
     if (state.intentId === null && (await this.#submittedBeforeRetention(paymentId, 'create_intent'))) {
       // Stripe may have forgotten the key: look for the intent before creating one.
       const found = await this.#deps.gateway.findIntents(paymentId);
@@ -194,6 +203,17 @@ export class StripeExecutor {
 
   async #confirm(e: Envelope, paymentId: string, state: PaymentState): Promise<void> {
     const intentId = state.intentId as string;
+    if (state.cancelRequested) {
+      // A cancel arrived between create and confirm: cancel the intent instead of confirming it.
+      const attempt = await this.#submit(paymentId, state, 'cancel');
+      const canceled = await this.#deps.gateway.cancelPaymentIntent(
+        intentId,
+        idempotencyKey(paymentId, 'cancel', attempt),
+      );
+      if (!canceled.ok)
+        return await this.#paymentFailure(e, paymentId, 'cancel', attempt, canceled.failure, intentId);
+      return await this.#applyIntent(e, paymentId, canceled.value);
+    }
     let forced: number | undefined;
     if (await this.#submittedBeforeRetention(paymentId, 'confirm')) {
       // The confirm key may be forgotten by now: retrieve first, and only confirm what still needs it.
