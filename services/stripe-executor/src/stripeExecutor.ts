@@ -10,7 +10,9 @@ import {
   decideCustomer,
   decidePayment,
   toStoredData,
+  type CustomerEvent,
   type CustomerOutcome,
+  type PaymentEvent,
   type PaymentOutcome,
   type PaymentState,
   type StripeOperation,
@@ -604,59 +606,50 @@ export class StripeExecutor {
     return attempt;
   }
 
-  /** Appends an outcome (none = just mark handled); with `handled`, the inbox row goes in the same transaction. */
+  /** Appends a payment outcome (none = just mark handled); with `handled`, its inbox row joins the transaction. */
   async #record(
     paymentId: string,
     outcome: PaymentOutcome | null,
     handled?: Envelope,
     result = 'applied',
   ): Promise<void> {
+    await this.#append(paymentId, 'payment', outcome?.type ?? 'none', handled, result, (history) =>
+      outcome === null ? [] : decidePayment(outcome, foldPayment(history)),
+    );
+  }
+
+  async #recordCustomer(customerId: string, outcome: CustomerOutcome, handled?: Envelope): Promise<void> {
+    await this.#append(customerId, 'customer', outcome.type, handled, 'applied', (history) =>
+      decideCustomer(outcome, foldCustomer(history)),
+    );
+  }
+
+  /** One outcome appended as the executor, decided on the stream's latest history. */
+  async #append(
+    streamId: string,
+    streamType: 'payment' | 'customer',
+    fingerprint: string,
+    handled: Envelope | undefined,
+    result: string,
+    decide: (history: readonly StoredEvent[]) => readonly (PaymentEvent | CustomerEvent)[],
+  ): Promise<void> {
     const request: CommandRequest = {
       caller: 'stripe-executor',
       idempotencyKey: null,
-      fingerprint: outcome?.type ?? 'none',
-      streamId: paymentId,
-      streamType: 'payment',
+      fingerprint,
+      streamId,
+      streamType,
       metadata: {
         actor: 'stripe-executor',
-        correlationId: handled?.metadata.correlationId ?? paymentId,
+        correlationId: handled?.metadata.correlationId ?? streamId,
         causationId: handled?.eventId ?? null,
       },
-      decide: (history: readonly StoredEvent[]) => ({
-        events:
-          outcome === null
-            ? []
-            : decidePayment(outcome, foldPayment(history)).map((ev) => ({
-                type: ev.type,
-                data: toStoredData(ev),
-              })),
+      decide: (history) => ({
+        events: decide(history).map((ev) => ({ type: ev.type, data: toStoredData(ev) })),
         respond: () => ({ statusCode: 200, body: null }),
       }),
     };
     await this.#write(request, handled, result);
-  }
-
-  async #recordCustomer(customerId: string, outcome: CustomerOutcome, handled?: Envelope): Promise<void> {
-    const request: CommandRequest = {
-      caller: 'stripe-executor',
-      idempotencyKey: null,
-      fingerprint: outcome.type,
-      streamId: customerId,
-      streamType: 'customer',
-      metadata: {
-        actor: 'stripe-executor',
-        correlationId: handled?.metadata.correlationId ?? customerId,
-        causationId: handled?.eventId ?? null,
-      },
-      decide: (history: readonly StoredEvent[]) => ({
-        events: decideCustomer(outcome, foldCustomer(history)).map((ev) => ({
-          type: ev.type,
-          data: toStoredData(ev),
-        })),
-        respond: () => ({ statusCode: 200, body: null }),
-      }),
-    };
-    await this.#write(request, handled, 'applied');
   }
 
   async #write(request: CommandRequest, handled: Envelope | undefined, result: string): Promise<void> {
