@@ -263,34 +263,37 @@ async function runBatch(
   const allAppended = pending.flatMap((p) => p.appended);
   const positions = new Map<string, { position: string; transactionId: string }>();
   if (allAppended.length > 0) {
+    // Events and their outbox rows in one statement (one round trip): two data-modifying CTEs.
     const inserted = await trx
-      .insertInto('events')
-      .values(
-        allAppended.map((e) => ({
-          event_id: e.eventId,
-          stream_id: e.streamId,
-          stream_type: e.streamType,
-          stream_version: e.streamVersion,
-          type: e.type,
-          schema_version: e.schemaVersion,
-          data: JSON.stringify(e.data),
-          metadata: JSON.stringify(e.metadata),
-          recorded_at: e.recordedAt,
-          prev_hash: e.prevHash,
-          hash: e.hash,
-        })),
+      .with('ev', (db) =>
+        db
+          .insertInto('events')
+          .values(
+            allAppended.map((e) => ({
+              event_id: e.eventId,
+              stream_id: e.streamId,
+              stream_type: e.streamType,
+              stream_version: e.streamVersion,
+              type: e.type,
+              schema_version: e.schemaVersion,
+              data: JSON.stringify(e.data),
+              metadata: JSON.stringify(e.metadata),
+              recorded_at: e.recordedAt,
+              prev_hash: e.prevHash,
+              hash: e.hash,
+            })),
+          )
+          .returning(['event_id', 'position', 'transaction_id']),
       )
-      .returning(['event_id', 'position', 'transaction_id'])
+      .with('ob', (db) => db.insertInto('outbox').values(allAppended.map((e) => outboxRow(e, options))))
+      .selectFrom('ev')
+      .select(['event_id', 'position', 'transaction_id'])
       .execute();
     for (const row of inserted)
       positions.set(row.event_id, {
         position: String(row.position),
         transactionId: String(row.transaction_id),
       });
-    await trx
-      .insertInto('outbox')
-      .values(allAppended.map((e) => outboxRow(e, options)))
-      .execute();
   }
   const touched = [...heads.entries()];
   if (touched.length > 0) {
