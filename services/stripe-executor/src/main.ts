@@ -64,10 +64,19 @@ export async function startExecutor(
   const server: Server = createServer((req, res) => {
     if (req.url === '/metrics') {
       metrics.breakerOpen.set(gateway.breaker.state === 'open' ? 1 : 0);
-      void metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(text);
-      });
+      // Unknown outcomes still open: read from the ledger's read model, so it falls as they resolve.
+      void db
+        .selectFrom('payment_summaries')
+        .select(db.fn.countAll<string>().as('n'))
+        .where('outcome_unknown', '=', true)
+        .executeTakeFirst()
+        .then((row) => metrics.unknownOpen.set(Number(row?.n ?? 0)))
+        .catch(() => {})
+        .then(() => metrics.registry.metrics())
+        .then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        });
     } else if (req.url === '/health/live' || req.url === '/health/ready') {
       res
         .writeHead(200, { 'content-type': 'application/json' })

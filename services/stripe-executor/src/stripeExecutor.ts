@@ -382,7 +382,6 @@ export class StripeExecutor {
       }
       case 'unknown_outcome':
         // The charge may have happened: never guess, never create a new intent. Reconciliation decides.
-        this.#deps.metrics.unknownOpen.inc();
         return await this.#record(
           paymentId,
           {
