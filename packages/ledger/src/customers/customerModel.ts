@@ -90,6 +90,8 @@ export type CustomerEvent =
       };
     };
 
+export type CustomerEventType = CustomerEvent['type'];
+
 /** What the ledger knows of a customer. */
 export interface CustomerState {
   readonly exists: boolean;
