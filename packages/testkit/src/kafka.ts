@@ -195,7 +195,9 @@ export async function startLocalBroker(
   );
   const classpath = `${libs}/*`;
   // A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
-  const clusterId = randomBytes(16).toString('base64url');
+  // (Kafka's own random ids never start with '-': the formatter would read one as an option.)
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   try {
     // With a static controller.quorum.voters, the formatter must not get --standalone.
     execFileSync(
