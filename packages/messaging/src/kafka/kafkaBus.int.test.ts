@@ -1,96 +1,193 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { testBrokers, testKafka, waitFor } from '@payledger/testkit/vitest';
+import { createTestTopic, testBrokers, testKafka, waitFor } from '@payledger/testkit/vitest';
+import { MessagingError } from '../errors.ts';
+import type { Consumer, IncomingMessage, MessageHandler, OutgoingMessage } from '../messageBus.ts';
 import { KafkaBus } from './kafkaBus.ts';
-import type { IncomingMessage } from '../messageBus.ts';
 
-const bus = (): KafkaBus =>
-  new KafkaBus({ brokers: testBrokers(), clientId: 'bus-test', logLevel: 'nothing' });
+// 'error' keeps the expected "handler failed" warnings out of the test output.
+const bus = new KafkaBus({ brokers: testBrokers(), clientId: 'messaging-int', logLevel: 'error' });
+afterAll(() => bus.close());
+
+const running: Consumer[] = [];
+async function consume(groupId: string, topic: string, handler: MessageHandler): Promise<Consumer> {
+  const consumer = bus.consumer({ groupId, topics: [topic], retryDelayMs: 100, maxRetryDelayMs: 400 });
+  running.push(consumer);
+  await consumer.run(handler);
+  return consumer;
+}
+afterAll(() => Promise.all(running.map((c) => c.stop())));
+
+/** The group's committed offsets of `topic`, by partition (-1: nothing committed). */
+async function committed(groupId: string, topic: string): Promise<Map<number, string>> {
+  const admin = testKafka('messaging-int-admin').admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((offsets?.partitions ?? []).map((p) => [p.partition, p.offset]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const message = (topic: string, value: string, key = 'k'): OutgoingMessage => ({
+  topic,
+  key,
+  value,
+  headers: { 'event-id': `${key}/${value}` },
+});
 
 describe('kafka bus', () => {
-  it('creates missing topics with the requested partitions, idempotently', async () => {
-    const topic = `bus.topics.${randomBytes(4).toString('hex')}`;
-    await bus().ensureTopics([{ topic, partitions: 4 }]);
-    await bus().ensureTopics([{ topic, partitions: 4 }]);
-    const admin = testKafka().admin();
+  it('creates a missing topic with the requested partitions, idempotently', async () => {
+    const topic = `messaging.topics.${randomBytes(6).toString('hex')}`;
+    await bus.ensureTopics([{ topic, partitions: 4 }]);
+    await bus.ensureTopics([{ topic, partitions: 7 }]); // exists: left as it is
+    const admin = testKafka('messaging-int-admin').admin();
     await admin.connect();
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-    await admin.disconnect();
-    expect(meta.topics[0]?.partitions).toHaveLength(4);
-  });
-
-  it('publishes with keys and headers, and consumes per-key in order', async () => {
-    const topic = `bus.order.${randomBytes(4).toString('hex')}`;
-    const b = bus();
-    await b.ensureTopics([{ topic, partitions: 3 }]);
-    const pub = b.publisher();
-    await pub.connect();
-    const keys = Array.from({ length: 10 }, (_, i) => `pay_${i}`);
-    const messages = Array.from({ length: 20 }, (_, seq) =>
-      keys.map((key) => ({ topic, key, value: String(seq), headers: { 'event-id': `${key}-${seq}` } })),
-    ).flat();
-    await pub.publish(messages);
-    await pub.disconnect();
-    const seen = new Map<string, IncomingMessage[]>();
-    const consumer = b.consumer({ groupId: `${topic}.g`, topics: [topic] });
-    await consumer.run(async (m) => void seen.set(m.key ?? '', [...(seen.get(m.key ?? '') ?? []), m]));
     try {
-      await waitFor(async () => [...seen.values()].flat().length >= 200, {
-        timeoutMs: 30_000,
-        describe: () => 'not all consumed',
-      });
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      expect(meta.topics[0]?.partitions).toHaveLength(4);
     } finally {
-      await consumer.stop();
+      await admin.disconnect();
     }
-    for (const key of keys) {
-      const got = seen.get(key) ?? [];
-      expect(got.map((m) => m.value)).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
-      expect(got.map((m) => m.headers['event-id'])).toEqual(got.map((m) => `${key}-${m.value}`));
-    }
-  });
-
-  it('retries a message whose handler failed and commits only what was handled', async () => {
-    const topic = `bus.retry.${randomBytes(4).toString('hex')}`;
-    const b = bus();
-    await b.ensureTopics([{ topic, partitions: 1 }]);
-    const pub = b.publisher();
-    await pub.publish(['a', 'b', 'c'].map((v) => ({ topic, key: 'k', value: v, headers: {} })));
-    await pub.disconnect();
-    const handled: string[] = [];
-    let failedOnce = false;
-    const first = b.consumer({ groupId: `${topic}.g`, topics: [topic] });
-    await first.run(async (m) => {
-      if (m.value === 'b' && !failedOnce) {
-        failedOnce = true;
-        throw new Error('transient');
-      }
-      handled.push(m.value);
+    await expect(bus.ensureTopics([{ topic: `${topic}.x`, partitions: 0 }])).rejects.toMatchObject({
+      code: 'topic_setup_failed',
     });
-    try {
-      await waitFor(async () => handled.length >= 3, {
-        timeoutMs: 30_000,
-        describe: () => `handled ${handled.join(',')}`,
-      });
-    } finally {
-      await first.stop();
+  });
+
+  it('keeps each key in order with its key and headers, across concurrent publish calls', async () => {
+    const topic = await createTestTopic('messaging.order', 3);
+    const keys = Array.from({ length: 10 }, (_, i) => `pay_${i}`);
+    const all = Array.from({ length: 20 }, (_, seq) =>
+      keys.map((key) => ({
+        topic,
+        key,
+        value: JSON.stringify({ key, seq }),
+        headers: { 'event-id': `${key}-${seq}`, 'event-type': 'PaymentCreated.v1' },
+      })),
+    ).flat();
+    const publisher = bus.publisher();
+    await publisher.connect();
+    // Ten calls not awaited one by one: the publisher applies them in call order.
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => publisher.publish(all.slice(i * 20, i * 20 + 20))),
+    );
+    await publisher.disconnect();
+
+    const seen: IncomingMessage[] = [];
+    const consumer = await consume(`${topic}.group`, topic, async (m) => void seen.push(m));
+    await waitFor(async () => seen.length >= 200, {
+      timeoutMs: 30_000,
+      describe: () => `consumed ${seen.length} of 200`,
+    });
+    await consumer.stop();
+
+    expect(seen).toHaveLength(200);
+    for (const key of keys) {
+      const mine = seen.filter((m) => m.key === key);
+      expect(mine.map((m) => (JSON.parse(m.value) as { seq: number }).seq)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+      expect(mine.map((m) => m.headers['event-id'])).toEqual(
+        Array.from({ length: 20 }, (_, i) => `${key}-${i}`),
+      );
+      expect(mine.every((m) => m.headers['event-type'] === 'PaymentCreated.v1')).toBe(true);
+      expect(new Set(mine.map((m) => m.partition)).size).toBe(1);
     }
-    expect(handled).toEqual(['a', 'b', 'c']);
-    // A new member of the group starts after the committed offsets: nothing handled comes again.
-    const pub2 = b.publisher();
-    await pub2.publish([{ topic, key: 'k', value: 'd', headers: {} }]);
-    await pub2.disconnect();
+    // Everything handled is committed: 200 over the 3 partitions.
+    const offsets = await committed(`${topic}.group`, topic);
+    expect([...offsets.values()].reduce((sum, o) => sum + Number(o), 0)).toBe(200);
+  });
+
+  it('hands a message whose handler threw over again, and commits only after success', async () => {
+    const topic = await createTestTopic('messaging.retry', 1);
+    const group = `${topic}.group`;
+    const publisher = bus.publisher();
+    await publisher.publish(['a', 'b', 'c'].map((v) => message(topic, v)));
+    const calls: string[] = [];
+    let failOnce = true;
+    const first = await consume(group, topic, async (m) => {
+      calls.push(m.value);
+      if (m.value === 'b' && failOnce) {
+        failOnce = false;
+        // A TypeError (what fetch throws on a network failure): kafkajs, left to itself, would
+        // crash the consumer for good on it.
+        throw new TypeError('fetch failed');
+      }
+    });
+    await waitFor(async () => calls.length >= 4, {
+      timeoutMs: 30_000,
+      describe: () => `calls: ${calls.join(',')}`,
+    });
+    await waitFor(async () => (await committed(group, topic)).get(0) === '3', {
+      timeoutMs: 10_000,
+      describe: () => 'the offset after c was not committed',
+    });
+    await first.stop();
+    expect(calls).toEqual(['a', 'b', 'b', 'c']);
+
+    // A new member of the group starts after what was handled: nothing comes twice.
+    await publisher.publish([message(topic, 'd')]);
+    await publisher.disconnect();
     const again: string[] = [];
-    const second = b.consumer({ groupId: `${topic}.g`, topics: [topic] });
-    await second.run(async (m) => void again.push(m.value));
-    try {
-      await waitFor(async () => again.length >= 1, {
-        timeoutMs: 30_000,
-        describe: () => 'second member got nothing',
-      });
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      await second.stop();
-    }
+    const second = await consume(group, topic, async (m) => void again.push(m.value));
+    await waitFor(async () => (await committed(group, topic)).get(0) === '4', {
+      timeoutMs: 30_000,
+      describe: () => `second member got ${again.join(',')}`,
+    });
+    await second.stop();
     expect(again).toEqual(['d']);
+  });
+
+  it('never commits past a message that was not handled: the next member gets it', async () => {
+    const topic = await createTestTopic('messaging.stuck', 1);
+    const group = `${topic}.group`;
+    const publisher = bus.publisher();
+    await publisher.publish(['a', 'b', 'c'].map((v) => message(topic, v)));
+    await publisher.disconnect();
+    const calls: string[] = [];
+    const first = await consume(group, topic, async (m) => {
+      calls.push(m.value);
+      if (m.value === 'b') throw new Error('Stripe is down');
+    });
+    await waitFor(async () => calls.filter((v) => v === 'b').length >= 3, {
+      timeoutMs: 30_000,
+      describe: () => `calls: ${calls.join(',')}`,
+    });
+    // a is committed, b is not, and c was never handed over before b succeeded.
+    expect((await committed(group, topic)).get(0)).toBe('1');
+    expect(calls).not.toContain('c');
+    await first.stop();
+
+    const second: string[] = [];
+    const next = await consume(group, topic, async (m) => void second.push(m.value));
+    await waitFor(async () => (await committed(group, topic)).get(0) === '3', {
+      timeoutMs: 30_000,
+      describe: () => `second member got ${second.join(',')}`,
+    });
+    await next.stop();
+    expect(second).toEqual(['b', 'c']);
+  });
+
+  it('rejects a publish the broker refuses, and the same publisher keeps working', async () => {
+    const topic = await createTestTopic('messaging.refused', 1);
+    const publisher = bus.publisher();
+    await publisher.publish([message(topic, 'before')]);
+    // Over the broker's message.max.bytes (1 MiB by default): refused, not retried.
+    const tooBig = message(topic, 'x'.repeat(2 * 1024 * 1024));
+    const refused = await publisher.publish([tooBig]).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(MessagingError);
+    expect(refused).toMatchObject({ code: 'publish_failed' });
+    await publisher.publish([message(topic, 'after')]);
+    await publisher.disconnect();
+
+    const seen: string[] = [];
+    const consumer = await consume(`${topic}.group`, topic, async (m) => void seen.push(m.value));
+    await waitFor(async () => seen.length >= 2, {
+      timeoutMs: 30_000,
+      describe: () => `consumed ${seen.join(',')}`,
+    });
+    await consumer.stop();
+    expect(seen).toEqual(['before', 'after']);
   });
 });

@@ -1,0 +1,203 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  ConsumerRunConfig,
+  EachMessagePayload,
+  Kafka,
+  Consumer as KafkaJsConsumer,
+  KafkaMessage,
+  Logger,
+} from 'kafkajs';
+import { MessagingError } from '../errors.ts';
+import type { Consumer, ConsumerOptions, IncomingMessage, MessageHandler } from '../messageBus.ts';
+import { redeliveryDelay } from '../redeliveryDelay.ts';
+
+const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+const RESTART_AFTER_CRASH_MS = 5_000;
+
+type Attempt = { readonly failed: false } | { readonly failed: true; readonly error: unknown };
+
+/**
+ * A kafkajs consumer-group member.
+ *
+ * Offsets are committed by hand (`autoCommit: false`), one message at a time, right after the
+ * handler resolved for it: a crash loses at most the commit of the message in hand, which is then
+ * delivered again (consumers dedupe on `event-id`).
+ *
+ * A failed handler never reaches kafkajs: the same message is handed over again, in place, after
+ * a back-off, with heartbeats meanwhile. Letting the error escape `eachMessage` would make kafkajs
+ * re-fetch from the uncommitted offset, but after its retry budget it restarts the whole consumer
+ * (leave and rejoin: a rebalance of the group each time), and an error it deems unrecoverable
+ * (`TypeError`, which is what `fetch` throws on a network failure, `SyntaxError`, `RangeError`,
+ * `ReferenceError`: kafkajs src/retry/index.js) crashes the consumer for good, silently for the
+ * service. If kafkajs crashes a consumer on its own errors without restarting it, this one restarts
+ * it after 5 s.
+ */
+export class KafkaGroupConsumer implements Consumer {
+  readonly #consumer: KafkaJsConsumer;
+  readonly #options: ConsumerOptions;
+  readonly #log: Logger;
+  readonly #isClosed: () => boolean;
+  readonly #heartbeatIntervalMs: number;
+  readonly #stopping = new AbortController();
+  #state: 'new' | 'running' | 'stopped' = 'new';
+  #restartTimer: NodeJS.Timeout | null = null;
+
+  constructor(kafka: Kafka, options: ConsumerOptions, isClosed: () => boolean) {
+    const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    // kafkajs's own ratio (30 s session, 3 s heartbeat): a member misses several beats before
+    // the coordinator drops it.
+    this.#heartbeatIntervalMs = Math.max(100, Math.floor(sessionTimeout / 10));
+    this.#consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout,
+      heartbeatInterval: this.#heartbeatIntervalMs,
+      allowAutoTopicCreation: false,
+    });
+    this.#options = options;
+    this.#log = kafka.logger().namespace('MessageBus');
+    this.#isClosed = isClosed;
+  }
+
+  async run(handler: MessageHandler): Promise<void> {
+    if (this.#isClosed()) throw new MessagingError('bus_closed', 'the message bus was closed');
+    if (this.#state !== 'new')
+      throw new MessagingError('consumer_reused', 'this consumer already ran: create a new one');
+    this.#state = 'running';
+    const config: ConsumerRunConfig = {
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.#options.concurrency ?? 1,
+      eachMessage: (payload) => this.#handle(handler, payload),
+    };
+    this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.#state !== 'running') return;
+      this.#log.error(
+        `consumer of group ${this.#options.groupId} crashed and kafkajs will not restart it; ` +
+          `restarting it in ${RESTART_AFTER_CRASH_MS} ms`,
+        { error: payload.error.message },
+      );
+      this.#restartLater(config);
+    });
+    try {
+      await this.#consumer.connect();
+      await this.#consumer.subscribe({
+        topics: [...this.#options.topics],
+        fromBeginning: this.#options.fromBeginning ?? true,
+      });
+      // Resolves once the member has joined the group (or kafkajs has scheduled a restart).
+      await this.#consumer.run(config);
+    } catch (error) {
+      throw new MessagingError(
+        'consumer_failed',
+        `consumer of group ${this.#options.groupId} could not start: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    const ran = this.#state === 'running';
+    this.#state = 'stopped';
+    this.#stopping.abort();
+    if (this.#restartTimer !== null) clearTimeout(this.#restartTimer);
+    // kafkajs waits for the eachMessage in progress (which commits if its handler succeeded;
+    // a back-off in progress ends at once), then leaves the group.
+    if (ran) await this.#consumer.disconnect();
+  }
+
+  async #handle(handler: MessageHandler, payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message, heartbeat } = payload;
+    // While stop() is under way kafkajs may still hand over messages it had fetched: leave them
+    // uncommitted for the next member.
+    if (this.#stopping.signal.aborted) return;
+    const incoming = toIncomingMessage(topic, partition, message);
+    for (let failures = 1; ; failures++) {
+      const attempt = await this.#attempt(handler, incoming, heartbeat);
+      if (!attempt.failed) break;
+      const delay = redeliveryDelay(failures, this.#options);
+      // The error's name only: messages can quote the payload (JSON.parse does).
+      const name = attempt.error instanceof Error ? attempt.error.name : typeof attempt.error;
+      this.#log.warn(
+        `handler failed (${name}) on ${topic}[${partition}] at offset ${message.offset}, ` +
+          `${failures} time(s) in a row; handing it over again in ${delay} ms`,
+        { groupId: this.#options.groupId },
+      );
+      await this.#backOff(delay, heartbeat);
+      // Not committed: the next member of the group starts at this message.
+      if (this.#stopping.signal.aborted) return;
+    }
+    await this.#consumer.commitOffsets([
+      { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
+    ]);
+  }
+
+  async #attempt(
+    handler: MessageHandler,
+    message: IncomingMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<Attempt> {
+    // kafkajs heartbeats only between messages; a slow handler (a Stripe call with its own
+    // retries) must not cost the member its partitions, so keep beating while it runs. A failed
+    // beat (the group is rebalancing) surfaces at the commit, and kafkajs rejoins.
+    const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.#heartbeatIntervalMs);
+    try {
+      await handler(message);
+      return { failed: false };
+    } catch (error) {
+      return { failed: true, error };
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** Waits `ms`, beating meanwhile; returns early on stop; throws if the group is rebalancing. */
+  async #backOff(ms: number, heartbeat: () => Promise<void>): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0; left = until - Date.now()) {
+      try {
+        await sleep(Math.min(left, this.#heartbeatIntervalMs), undefined, {
+          signal: this.#stopping.signal,
+        });
+      } catch {
+        return; // stopping
+      }
+      // On a rebalance this throws a kafkajs error: kafkajs rejoins the group, and whoever gets
+      // the partition starts at this (uncommitted) message.
+      await heartbeat();
+    }
+  }
+
+  #restartLater(config: ConsumerRunConfig): void {
+    if (this.#restartTimer !== null) return;
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = null;
+      if (this.#state !== 'running') return;
+      // kafkajs disconnected the crashed consumer; its subscriptions survive a new run.
+      this.#consumer
+        .connect()
+        .then(() => this.#consumer.run(config))
+        .catch((error: unknown) => {
+          this.#log.error(`restarting the consumer of group ${this.#options.groupId} failed`, {
+            error: (error as Error).message,
+          });
+          this.#restartLater(config);
+        });
+    }, RESTART_AFTER_CRASH_MS);
+  }
+}
+
+function toIncomingMessage(topic: string, partition: number, message: KafkaMessage): IncomingMessage {
+  const headers = Object.entries(message.headers ?? {}).flatMap(([name, value]) => {
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    return last === undefined ? [] : [[name, last.toString()] as const];
+  });
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value: message.value?.toString() ?? '',
+    // fromEntries defines own properties, so a header named __proto__ stays a header.
+    headers: Object.fromEntries(headers),
+  };
+}
