@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@payledger/testkit/vitest';
 import type { EventStoreError } from './index.ts';
 import {
@@ -59,6 +59,48 @@ describe('event store on PostgreSQL', () => {
   afterAll(async () => {
     await db.destroy();
     await database.drop();
+  });
+
+  it("writes a command's inbox row with its outcome, and none for a command that failed", async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const [okId, noneId, failedId] = [randomUUID(), randomUUID(), randomUUID()];
+    const inbox = (eventId: string) => ({
+      eventId,
+      eventType: 'Work.v1',
+      streamId: stream,
+      outcome: 'applied',
+    });
+    const nothing: CommandRequest = {
+      ...addCommand(stream, 0),
+      decide: () => ({ events: [], respond: () => ({ statusCode: 200, body: null }) }),
+      inbox: inbox(noneId),
+    };
+    const results = await executeCommands(
+      db,
+      [
+        { ...addCommand(stream, 5, { max: 10 }), inbox: inbox(okId) },
+        nothing,
+        { ...addCommand(stream, 50, { max: 10 }), inbox: inbox(failedId) },
+      ],
+      { topic: TOPIC },
+    );
+    expect(results.map((r) => r.ok)).toEqual([true, true, false]);
+    const rows = await db
+      .selectFrom('executor_inbox')
+      .select(['event_id', 'outcome'])
+      .where('stream_id', '=', stream)
+      .execute();
+    expect(rows.map((r) => r.event_id).sort()).toEqual([okId, noneId].sort());
+    // Written once: a second delivery of the same message keeps the first row.
+    await executeCommands(db, [{ ...nothing, inbox: { ...inbox(okId), outcome: 'again' } }], {
+      topic: TOPIC,
+    });
+    const again = await db
+      .selectFrom('executor_inbox')
+      .select('outcome')
+      .where('event_id', '=', okId)
+      .execute();
+    expect(again).toEqual([{ outcome: 'applied' }]);
   });
 
   it('appends events and outbox rows in one transaction, hash-chained per stream', async () => {

@@ -12,6 +12,7 @@ export {
   type CommandResult,
   type Decision,
   type ExecuteOptions,
+  type InboxRow,
   type TouchedStream,
 } from './commands/executeCommands.ts';
 export { CommandBatcher, type BatcherOptions } from './commands/commandBatcher.ts';

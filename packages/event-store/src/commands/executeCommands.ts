@@ -39,6 +39,20 @@ export interface CommandRequest {
   readonly metadata: EventMetadata;
   /** Pure decision on the stream's history (may throw a domain error, which fails this command only). */
   decide(history: readonly StoredEvent[]): Decision;
+  /**
+   * A consumer's inbox row for the message this command handles: written in the same transaction
+   * when the command succeeds (whether or not it appended events), never when it fails, so a
+   * redelivered message is skipped exactly when its outcome is durable.
+   */
+  readonly inbox?: InboxRow | undefined;
+}
+
+/** One row of `executor_inbox`: a message a consumer has fully handled. */
+export interface InboxRow {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly streamId: string;
+  readonly outcome: string;
 }
 
 /** What happened to one command. */
@@ -383,7 +397,25 @@ async function runBatch(
       );
     }
   }
-  return results.map((r) => r ?? { ok: false, error: new Error('command was not run') });
+  const settled = results.map((r) => r ?? { ok: false as const, error: new Error('command was not run') });
+  const inbox = requests.flatMap((r, i) =>
+    r.inbox !== undefined && settled[i]?.ok === true ? [r.inbox] : [],
+  );
+  if (inbox.length > 0) {
+    await trx
+      .insertInto('executor_inbox')
+      .values(
+        inbox.map((row) => ({
+          event_id: row.eventId,
+          event_type: row.eventType,
+          stream_id: row.streamId,
+          outcome: row.outcome,
+        })),
+      )
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .execute();
+  }
+  return settled;
 }
 
 function replayOf(
