@@ -20,7 +20,11 @@ export interface CommandResponse {
 /** The outcome of deciding a command against its stream's history. */
 export interface Decision {
   readonly events: readonly NewEvent[];
-  /** Builds the response once the events are stored (positions known). */
+  /**
+   * Builds the response from the events about to be stored, before they are written (their
+   * `position` and `transactionId` are still ''), so that the response is stored for replays in
+   * the same round trip. Throwing fails this command alone.
+   */
   respond(appended: readonly StoredEvent[], history: readonly StoredEvent[]): CommandResponse;
 }
 
@@ -85,14 +89,20 @@ export interface ExecuteOptions extends OutboxOptions {
 type Settled = { ok: true; value: CommandResult } | { ok: false; error: unknown };
 
 interface StreamHead {
+  /** No head row yet: it is inserted with the stream's first events. */
+  isNew: boolean;
   streamType: string;
   version: number;
   lastHash: string;
   history: StoredEvent[];
 }
 
-/** Transient PostgreSQL failures a whole batch may be retried on: nothing of it was committed. */
-const RETRYABLE = new Set(['40001', '40P01']);
+/**
+ * PostgreSQL failures a whole batch is retried on (nothing of it was committed): serialization
+ * failure, deadlock, and a unique violation, which means a concurrent batch created one of our
+ * new streams first (the retry finds and locks its head).
+ */
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
 
 /**
  * Runs commands in ONE transaction (group commit) with per-command semantics kept exact: each is
@@ -118,6 +128,22 @@ export async function executeCommands(
   }
 }
 
+interface PreparedBatch {
+  readonly claimed: [string, string][];
+  readonly stored: {
+    caller: string;
+    key: string;
+    fingerprint: string;
+    status_code: number | null;
+    response: unknown;
+  }[];
+  readonly heads: { id: string; type: string; version: number; last_hash: string }[];
+  readonly history: Parameters<typeof toStoredEvent>[0][];
+}
+
+/** JSON text of a value for a `::jsonb` parameter (one parameter per batch, whatever its size). */
+const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+
 async function runBatch(
   trx: Transaction<Database>,
   requests: readonly CommandRequest[],
@@ -126,104 +152,64 @@ async function runBatch(
   const results: (Settled | undefined)[] = new Array(requests.length);
   const now = options.now ?? (() => new Date());
 
-  // 1. Claim idempotency keys, sorted so that concurrent batches cannot deadlock on them.
+  // In-batch duplicates of a key (followers) replay their leader at the end.
   const keyOf = (r: CommandRequest): string | null =>
     r.idempotencyKey === null ? null : `${r.caller}\u0000${r.idempotencyKey}`;
   const leaders = new Map<string, number>();
-  const followers: number[] = [];
+  const followers = new Set<number>();
   requests.forEach((r, i) => {
     const k = keyOf(r);
     if (k === null) return;
-    if (leaders.has(k)) followers.push(i);
+    if (leaders.has(k)) followers.add(i);
     else leaders.set(k, i);
   });
-  const claimed = new Set<string>();
-  if (leaders.size > 0) {
-    const rows = [...leaders.keys()].sort().map((k) => {
-      const r = requests[leaders.get(k) as number] as CommandRequest;
-      return { caller: r.caller, key: r.idempotencyKey as string, fingerprint: r.fingerprint };
-    });
-    const inserted = await trx
-      .insertInto('idempotency_keys')
-      .values(rows)
-      .onConflict((oc) => oc.columns(['caller', 'key']).doNothing())
-      .returning(['caller', 'key'])
-      .execute();
-    for (const row of inserted) claimed.add(`${row.caller}\u0000${row.key}`);
-    const existing = rows.filter((row) => !claimed.has(`${row.caller}\u0000${row.key}`));
-    if (existing.length > 0) {
-      const stored = await trx
-        .selectFrom('idempotency_keys')
-        .select(['caller', 'key', 'fingerprint', 'status_code', 'response'])
-        .where(
-          sql<boolean>`(caller, key) IN (${sql.join(existing.map((e) => sql`(${e.caller}, ${e.key})`))})`,
-        )
-        .execute();
-      for (const row of stored) {
-        const i = leaders.get(`${row.caller}\u0000${row.key}`) as number;
-        const request = requests[i] as CommandRequest;
-        results[i] = replayOf(request, row.fingerprint, row.status_code, row.response);
-      }
-    }
-  }
 
-  // 2. Lock the streams the remaining commands touch (sorted), creating heads for new streams.
-  const runnable = requests
-    .map((r, i) => ({ r, i }))
-    .filter(
-      ({ r, i }) =>
-        results[i] === undefined &&
-        !followers.includes(i) &&
-        (keyOf(r) === null || claimed.has(keyOf(r) as string)),
-    );
-  const streamIds = [...new Set(runnable.map(({ r }) => r.streamId))].sort();
+  // 1. One round trip: claim the keys, lock the existing stream heads, read their history.
+  //    Streams of commands that turn out to be replays are locked too; it is harmless.
+  const keys = [...leaders.keys()].map((k) => {
+    const r = requests[leaders.get(k) as number] as CommandRequest;
+    return { caller: r.caller, key: r.idempotencyKey as string, fingerprint: r.fingerprint };
+  });
+  const streamTypes = new Map<string, string>();
+  requests.forEach((r, i) => {
+    if (!followers.has(i) && !streamTypes.has(r.streamId)) streamTypes.set(r.streamId, r.streamType);
+  });
+  const { rows } = await sql<{ prepared: PreparedBatch }>`SELECT ledger_prepare_batch(${jsonParam({
+    keys,
+    streams: [...streamTypes.keys()].map((id) => ({ id })),
+  })}) AS prepared`.execute(trx);
+  const prepared = (rows[0] as { prepared: PreparedBatch }).prepared;
+  const claimed = new Set(prepared.claimed.map(([caller, key]) => `${caller}\u0000${key}`));
+  for (const row of prepared.stored) {
+    const i = leaders.get(`${row.caller}\u0000${row.key}`) as number;
+    results[i] = replayOf(requests[i] as CommandRequest, row.fingerprint, row.status_code, row.response);
+  }
   const heads = new Map<string, StreamHead>();
-  if (streamIds.length > 0) {
-    const types = new Map(runnable.map(({ r }) => [r.streamId, r.streamType]));
-    await trx
-      .insertInto('streams')
-      .values(
-        streamIds.map((id) => ({
-          stream_id: id,
-          stream_type: types.get(id) as string,
-          version: 0,
-          last_hash: GENESIS_HASH,
-        })),
-      )
-      .onConflict((oc) => oc.column('stream_id').doNothing())
-      .execute();
-    const locked = await trx
-      .selectFrom('streams')
-      .select(['stream_id', 'stream_type', 'version', 'last_hash'])
-      .where('stream_id', 'in', streamIds)
-      .orderBy('stream_id')
-      .forUpdate()
-      .execute();
-    for (const s of locked) {
-      heads.set(s.stream_id, {
-        streamType: s.stream_type,
-        version: s.version,
-        lastHash: s.last_hash,
-        history: [],
-      });
-    }
-    const history = await trx
-      .selectFrom('events')
-      .selectAll()
-      .where('stream_id', 'in', streamIds)
-      .orderBy('stream_id')
-      .orderBy('stream_version')
-      .execute();
-    for (const row of history) heads.get(row.stream_id)?.history.push(toStoredEvent(row));
+  for (const h of prepared.heads) {
+    heads.set(h.id, {
+      isNew: false,
+      streamType: h.type,
+      version: h.version,
+      lastHash: h.last_hash,
+      history: [],
+    });
   }
+  for (const [id, streamType] of streamTypes) {
+    if (!heads.has(id))
+      heads.set(id, { isNew: true, streamType, version: 0, lastHash: GENESIS_HASH, history: [] });
+  }
+  for (const row of prepared.history) heads.get(row.stream_id)?.history.push(toStoredEvent(row));
 
-  // 3. Decide each command in arrival order against the latest state (earlier ones in this batch
-  //    included), chaining hashes per stream.
+  // 2. Decide each runnable command in arrival order against the latest state (earlier ones in
+  //    this batch included), chaining hashes per stream, and build its response. A command that
+  //    fails (domain error, conflict, failing response) leaves its stream as it was.
   const recordedAt = now().toISOString();
-  const pending: { i: number; decision: Decision; appended: StoredEvent[]; priorHistory: StoredEvent[] }[] =
-    [];
-  const failedKeys: CommandRequest[] = [];
-  for (const { r, i } of runnable) {
+  const applied: { i: number; response: CommandResponse; appended: StoredEvent[] }[] = [];
+  const failedKeys: { caller: string; key: string }[] = [];
+  requests.forEach((r, i) => {
+    if (results[i] !== undefined || followers.has(i)) return;
+    const k = keyOf(r);
+    if (k !== null && !claimed.has(k)) return;
     const head = heads.get(r.streamId) as StreamHead;
     try {
       if (head.streamType !== r.streamType) {
@@ -241,91 +227,122 @@ async function runBatch(
       const priorHistory = [...head.history];
       const decision = r.decide(priorHistory);
       const appended: StoredEvent[] = [];
+      let { version, lastHash } = head;
       for (const e of decision.events) {
+        version += 1;
         const fields = {
           eventId: randomUUID(),
           streamId: r.streamId,
-          streamVersion: head.version + 1,
+          streamVersion: version,
           type: e.type,
           schemaVersion: e.schemaVersion ?? 1,
           data: e.data,
           metadata: r.metadata,
           recordedAt,
         };
-        const hash = eventHash(head.lastHash, fields);
-        const stored: StoredEvent = {
+        const hash = eventHash(lastHash, fields);
+        appended.push({
           ...fields,
           streamType: r.streamType,
           position: '',
           transactionId: '',
-          prevHash: head.lastHash,
+          prevHash: lastHash,
           hash,
-        };
-        appended.push(stored);
-        head.version += 1;
-        head.lastHash = hash;
-        head.history.push(stored);
+        });
+        lastHash = hash;
       }
-      pending.push({ i, decision, appended, priorHistory });
+      const response = decision.respond(appended, priorHistory);
+      head.version = version;
+      head.lastHash = lastHash;
+      head.history.push(...appended);
+      applied.push({ i, response, appended });
     } catch (error) {
       results[i] = { ok: false, error };
-      if (keyOf(r) !== null) failedKeys.push(r);
+      if (k !== null) failedKeys.push({ caller: r.caller, key: r.idempotencyKey as string });
     }
-  }
+  });
 
-  // 4. Write events, outbox rows, stream heads; then responses for replays.
-  const allAppended = pending.flatMap((p) => p.appended);
-  const positions = new Map<string, { position: string; transactionId: string }>();
-  if (allAppended.length > 0) {
-    // Events and their outbox rows in one statement (one round trip): two data-modifying CTEs.
-    const inserted = await trx
-      .with('ev', (db) =>
-        db
-          .insertInto('events')
-          .values(
-            allAppended.map((e) => ({
-              event_id: e.eventId,
-              stream_id: e.streamId,
-              stream_type: e.streamType,
-              stream_version: e.streamVersion,
-              type: e.type,
-              schema_version: e.schemaVersion,
-              data: JSON.stringify(e.data),
-              metadata: JSON.stringify(e.metadata),
-              recorded_at: e.recordedAt,
-              prev_hash: e.prevHash,
-              hash: e.hash,
-            })),
-          )
-          .returning(['event_id', 'position', 'transaction_id']),
-      )
-      .with('ob', (db) => db.insertInto('outbox').values(allAppended.map((e) => outboxRow(e, options))))
-      .selectFrom('ev')
-      .select(['event_id', 'position', 'transaction_id'])
-      .execute();
-    for (const row of inserted)
-      positions.set(row.event_id, {
-        position: String(row.position),
-        transactionId: String(row.transaction_id),
-      });
-  }
-  const touched = [...heads.entries()];
-  if (touched.length > 0) {
-    const moved = touched.filter(
-      ([, h]) => h.history.length > 0 && h.history[h.history.length - 1]?.position === '',
-    );
-    if (moved.length > 0) {
-      await sql`
-        UPDATE streams AS s SET version = v.version, last_hash = v.last_hash, updated_at = now()
-        FROM (VALUES ${sql.join(moved.map(([id, h]) => sql`(${id}, ${h.version}::integer, ${h.lastHash})`))})
-          AS v(stream_id, version, last_hash)
-        WHERE s.stream_id = v.stream_id`.execute(trx);
+  // 3. In-batch duplicates of a key replay their leader.
+  const replayed = (i: number): Settled => {
+    const r = requests[i] as CommandRequest;
+    const li = leaders.get(keyOf(r) as string) as number;
+    const leader = results[li];
+    const response =
+      applied.find((a) => a.i === li)?.response ?? (leader?.ok === true ? leader.value.response : undefined);
+    if (response === undefined) {
+      return leader ?? { ok: false, error: new Error('leader of an idempotency key did not run') };
     }
-    // Heads created for commands that appended nothing are not streams.
-    const empty = touched.filter(([, h]) => h.version === 0).map(([id]) => id);
-    if (empty.length > 0)
-      await trx.deleteFrom('streams').where('stream_id', 'in', empty).where('version', '=', 0).execute();
-  }
+    const leaderRequest = requests[li] as CommandRequest;
+    return replayOf(r, leaderRequest.fingerprint, response.statusCode, response.body);
+  };
+  for (const i of followers) results[i] = replayed(i);
+
+  // 4. One round trip writes everything decided: events, outbox rows, heads, stored responses,
+  //    released keys and the inbox rows of the commands that succeeded.
+  const allAppended = applied.flatMap((a) => a.appended);
+  const appliedAt = new Set(applied.map((a) => a.i));
+  const succeeded = (i: number): boolean => appliedAt.has(i) || results[i]?.ok === true;
+  const moved = [...heads].filter(([, h]) => h.history.at(-1)?.position === '');
+  const batch = {
+    events: allAppended.map((e, n) => ({
+      n,
+      event_id: e.eventId,
+      stream_id: e.streamId,
+      stream_type: e.streamType,
+      stream_version: e.streamVersion,
+      type: e.type,
+      schema_version: e.schemaVersion,
+      data: e.data,
+      metadata: e.metadata,
+      recorded_at: e.recordedAt,
+      prev_hash: e.prevHash,
+      hash: e.hash,
+    })),
+    outbox: allAppended.map((e, n) => ({ n, ...outboxRow(e, options) })),
+    heads: moved
+      .filter(([, h]) => !h.isNew)
+      .map(([id, h]) => ({ id, version: h.version, last_hash: h.lastHash })),
+    created: moved
+      .filter(([, h]) => h.isNew)
+      .map(([id, h]) => ({ id, type: h.streamType, version: h.version, last_hash: h.lastHash })),
+    responses: applied.flatMap(({ i, response }) => {
+      const r = requests[i] as CommandRequest;
+      return r.idempotencyKey === null
+        ? []
+        : [
+            {
+              caller: r.caller,
+              key: r.idempotencyKey,
+              status_code: response.statusCode,
+              response: response.body,
+            },
+          ];
+    }),
+    failed: failedKeys,
+    inbox: requests.flatMap((r, i) =>
+      r.inbox !== undefined && succeeded(i)
+        ? [
+            {
+              event_id: r.inbox.eventId,
+              event_type: r.inbox.eventType,
+              stream_id: r.inbox.streamId,
+              outcome: r.inbox.outcome,
+            },
+          ]
+        : [],
+    ),
+  };
+  const written = await sql<{
+    positions: [string, string, string][];
+  }>`SELECT ledger_write_batch(${jsonParam(batch)}) AS positions`.execute(trx);
+  const positions = new Map(
+    (written.rows[0]?.positions ?? []).map(([eventId, position, transactionId]) => [
+      eventId,
+      { position, transactionId },
+    ]),
+  );
+  const located = (e: StoredEvent): StoredEvent =>
+    e.position === '' ? { ...e, ...(positions.get(e.eventId) ?? { position: '', transactionId: '' }) } : e;
 
   if (options.onAppended !== undefined && allAppended.length > 0) {
     const gained = new Set(allAppended.map((e) => e.streamId));
@@ -333,89 +350,16 @@ async function runBatch(
       trx,
       [...gained].sort().map((streamId) => {
         const head = heads.get(streamId) as StreamHead;
-        const history = head.history.map((e) =>
-          e.position === ''
-            ? { ...e, ...(positions.get(e.eventId) ?? { position: '', transactionId: '' }) }
-            : e,
-        );
-        return { streamId, streamType: head.streamType, history };
+        return { streamId, streamType: head.streamType, history: head.history.map(located) };
       }),
     );
   }
-
-  const responses: { r: CommandRequest; response: CommandResponse }[] = [];
-  for (const p of pending) {
-    const r = requests[p.i] as CommandRequest;
-    const events = p.appended.map((e) => ({
-      ...e,
-      ...(positions.get(e.eventId) ?? { position: '', transactionId: '' }),
-    }));
-    try {
-      const response = p.decision.respond(events, p.priorHistory);
-      results[p.i] = { ok: true, value: { kind: 'applied', response, events } };
-      if (keyOf(r) !== null) responses.push({ r, response });
-    } catch (error) {
-      results[p.i] = { ok: false, error };
-    }
-  }
-  if (responses.length > 0) {
-    await sql`
-      UPDATE idempotency_keys AS k SET status_code = v.status_code, response = v.response
-      FROM (VALUES ${sql.join(
-        responses.map(
-          ({ r, response }) =>
-            sql`(${r.caller}, ${r.idempotencyKey}, ${response.statusCode}::integer, ${JSON.stringify(response.body)}::jsonb)`,
-        ),
-      )}) AS v(caller, key, status_code, response)
-      WHERE k.caller = v.caller AND k.key = v.key`.execute(trx);
-  }
-  // A command that failed stores nothing: its key is free for a corrected retry.
-  if (failedKeys.length > 0) {
-    await trx
-      .deleteFrom('idempotency_keys')
-      .where(
-        sql<boolean>`(caller, key) IN (${sql.join(failedKeys.map((r) => sql`(${r.caller}, ${r.idempotencyKey})`))})`,
-      )
-      .execute();
-  }
-
   if (options.afterWrite !== undefined) await options.afterWrite(trx);
 
-  // 5. In-batch duplicates of a key replay their leader.
-  for (const i of followers) {
-    const r = requests[i] as CommandRequest;
-    const leader = results[leaders.get(keyOf(r) as string) as number];
-    const leaderRequest = requests[leaders.get(keyOf(r) as string) as number] as CommandRequest;
-    if (leader === undefined || !leader.ok) {
-      results[i] = leader ?? { ok: false, error: new Error('leader of an idempotency key did not run') };
-    } else {
-      results[i] = replayOf(
-        r,
-        leaderRequest.fingerprint,
-        leader.value.response.statusCode,
-        leader.value.response.body,
-      );
-    }
+  for (const { i, response, appended } of applied) {
+    results[i] = { ok: true, value: { kind: 'applied', response, events: appended.map(located) } };
   }
-  const settled = results.map((r) => r ?? { ok: false as const, error: new Error('command was not run') });
-  const inbox = requests.flatMap((r, i) =>
-    r.inbox !== undefined && settled[i]?.ok === true ? [r.inbox] : [],
-  );
-  if (inbox.length > 0) {
-    await trx
-      .insertInto('executor_inbox')
-      .values(
-        inbox.map((row) => ({
-          event_id: row.eventId,
-          event_type: row.eventType,
-          stream_id: row.streamId,
-          outcome: row.outcome,
-        })),
-      )
-      .onConflict((oc) => oc.column('event_id').doNothing())
-      .execute();
-  }
-  return settled;
+  return results.map((r) => r ?? { ok: false, error: new Error('command was not run') });
 }
 
 function replayOf(

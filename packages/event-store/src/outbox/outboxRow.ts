@@ -24,7 +24,7 @@ export function publishedType(type: string, schemaVersion: number): string {
   return `${type}.v${schemaVersion}`;
 }
 
-/** The outbox row announcing `event` (written in the event's own transaction). */
+/** The outbox row announcing `event` (written in the event's own transaction); payload and headers as JSON values. */
 export function outboxRow(event: StoredEvent, options: OutboxOptions) {
   const payload: PublishedEvent = {
     eventId: event.eventId,
@@ -50,7 +50,7 @@ export function outboxRow(event: StoredEvent, options: OutboxOptions) {
     topic: options.topic,
     type: payload.type,
     schema_version: event.schemaVersion,
-    payload: JSON.stringify(payload),
-    headers: JSON.stringify(headers),
+    payload,
+    headers,
   };
 }
