@@ -51,27 +51,34 @@ export class CommandBatcher {
     while (this.#inFlight < maxInFlight && this.#queue.length > 0) {
       const batch = this.#queue.splice(0, maxBatch);
       this.#inFlight++;
-      void this.#run(batch).finally(() => {
-        this.#inFlight--;
-        this.#pump();
-      });
+      void this.#run(batch);
     }
   }
 
   async #run(batch: Waiting[]): Promise<void> {
+    let results: Awaited<ReturnType<typeof executeCommands>> | null = null;
+    let failure: unknown = null;
     try {
-      const results = await executeCommands(
+      results = await executeCommands(
         this.#db,
         batch.map((w) => w.request),
         this.#options,
       );
-      results.forEach((settled, i) => {
-        const waiting = batch[i] as Waiting;
-        if (settled.ok) waiting.resolve(settled.value);
-        else waiting.reject(settled.error);
-      });
     } catch (error) {
-      for (const w of batch) w.reject(error);
+      failure = error;
     }
+    // The next batch starts before this one's callers are answered: its first round trip
+    // overlaps the work of answering them.
+    this.#inFlight--;
+    this.#pump();
+    if (results === null) {
+      for (const w of batch) w.reject(failure);
+      return;
+    }
+    results.forEach((settled, i) => {
+      const waiting = batch[i] as Waiting;
+      if (settled.ok) waiting.resolve(settled.value);
+      else waiting.reject(settled.error);
+    });
   }
 }
