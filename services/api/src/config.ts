@@ -20,6 +20,8 @@ const Environment = z.object({
   COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   COMMIT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** Processes serving the port (node:cluster), each with its own pool and group commit; PostgreSQL only. */
+  API_PROCESSES: z.coerce.number().int().min(1).max(32).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -47,6 +49,8 @@ export interface ApiConfig {
   readonly port: number;
   readonly eventsTopic: string;
   readonly commit: { readonly maxBatch: number; readonly maxInFlight: number };
+  /** API processes on the port (1 in embedded mode). */
+  readonly processes: number;
   readonly logLevel: string;
   readonly embedded: boolean;
 }
@@ -81,6 +85,8 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     port: e.PORT,
     eventsTopic: e.LEDGER_EVENTS_TOPIC,
     commit: { maxBatch: e.COMMIT_MAX_BATCH, maxInFlight: e.COMMIT_MAX_IN_FLIGHT },
+    // PGlite lives inside one process: the embedded mode always runs one.
+    processes: embedded ? 1 : e.API_PROCESSES,
     logLevel: e.LOG_LEVEL,
     embedded,
   });

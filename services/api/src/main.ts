@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { mkdirSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { CommandBatcher, migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
@@ -50,6 +51,39 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
   };
 }
 
+/**
+ * Runs `config.processes` API processes on one port (node:cluster hands each connection to one of
+ * them): migrates once, then forks; a worker that dies is replaced; SIGTERM/SIGINT stop them all.
+ */
+async function runPrimary(config: ApiConfig & { database: { kind: 'postgres' } }): Promise<void> {
+  const db = await openDatabase({ kind: 'postgres', url: config.database.url, poolSize: 1 });
+  await migrateToLatest(db);
+  await db.destroy();
+  let stopping = false;
+  const fork = () => cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    console.error(`API process ${worker.process.pid} exited (${signal ?? code}); starting another`);
+    fork();
+  });
+  for (let i = 0; i < config.processes; i++) fork();
+  console.log(`ledger API on ${config.host}:${config.port} (${config.processes} processes)`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {});
+      let left = workers.length;
+      if (left === 0) process.exit(0);
+      for (const w of workers) {
+        w?.once('exit', () => {
+          if (--left === 0) process.exit(0);
+        });
+        w?.process.kill('SIGTERM');
+      }
+    });
+  }
+}
+
 if (import.meta.main) {
   let config: ApiConfig;
   try {
@@ -58,15 +92,21 @@ if (import.meta.main) {
     console.error((error as Error).message);
     process.exit(2);
   }
-  const api = await startApi(config);
-  console.log(
-    config.embedded
-      ? `ledger API on ${api.url} (embedded: PGlite in ${config.database.kind === 'pglite' ? config.database.dataDir : ''}; dev credentials in README)`
-      : `ledger API on ${api.url}`,
-  );
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void api.close().then(() => process.exit(0));
-    });
+  if (cluster.isPrimary && config.processes > 1 && config.database.kind === 'postgres') {
+    await runPrimary(config as ApiConfig & { database: { kind: 'postgres' } });
+  } else {
+    const api = await startApi(config);
+    if (cluster.isPrimary) {
+      console.log(
+        config.embedded
+          ? `ledger API on ${api.url} (embedded: PGlite in ${config.database.kind === 'pglite' ? config.database.dataDir : ''}; dev credentials in README)`
+          : `ledger API on ${api.url}`,
+      );
+    }
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        void api.close().then(() => process.exit(0));
+      });
+    }
   }
 }
