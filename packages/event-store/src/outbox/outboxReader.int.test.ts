@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@payledger/testkit/vitest';
+import { createTestDatabase, waitFor, type TestDatabase } from '@payledger/testkit/vitest';
 import { migrateToLatest } from '../migrate.ts';
 import { openDatabase } from '../connect.ts';
 import type { Database } from '../schema/database.ts';
@@ -70,6 +70,12 @@ describe('outbox reader', () => {
 
       await t1.query('COMMIT');
 
+      // Visible once no transaction anywhere on the server is older than T1 (other test files
+      // share the server): wait for it rather than assume it.
+      await waitFor(async () => (await readOutboxBatch(db, position, 100)).length === 2, {
+        timeoutMs: 10_000,
+        describe: () => 'the late-committed rows did not become visible',
+      });
       const afterCommit = await readOutboxBatch(db, position, 100);
       expect(afterCommit.map((m) => m.position.id)).toEqual([early, later]);
       expect(await naiveRead(naiveLast)).toEqual([]); // the naive reader never sees `early`
@@ -97,11 +103,25 @@ describe('outbox reader', () => {
     try {
       const name = 'retention-test';
       let position = await readOutboxCheckpoint(db, name);
+      // Every committed row visible first (a transaction of another test file can hold them back).
+      const committed = async () =>
+        Number(
+          (await db.selectFrom('outbox').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow())
+            .n,
+        );
+      await waitFor(async () => (await readOutboxBatch(db, position, 1000)).length === (await committed()), {
+        timeoutMs: 10_000,
+        describe: () => 'committed outbox rows did not become visible',
+      });
       const all = await readOutboxBatch(db, position, 1000);
       expect(await advanceOutboxCheckpoint(db, name, position, all.at(-1)?.position ?? position)).toBe(true);
       position = all.at(-1)?.position ?? position;
       await insertRow(c, 'r1');
       await insertRow(c, 'r2');
+      await waitFor(async () => (await outboxLag(db, name)).rows === 2, {
+        timeoutMs: 10_000,
+        describe: () => 'the two new rows did not show as lag',
+      });
       const lag = await outboxLag(db, name);
       expect(lag.rows).toBe(2);
       const before = await db
