@@ -10,10 +10,10 @@ import {
   type PaymentCommand,
   type PaymentEvent,
 } from '@payledger/ledger';
-import { foldCustomer, foldPayment, projectPaymentSummaries } from '@payledger/projections';
+import { foldCustomer, foldPayment, paymentSummaryRows } from '@payledger/projections';
 
 async function run(db: Kysely<Database>, topic: string, request: CommandRequest): Promise<void> {
-  const [r] = await executeCommands(db, [request], { topic, onAppended: projectPaymentSummaries });
+  const [r] = await executeCommands(db, [request], { topic, summarize: paymentSummaryRows });
   if (r !== undefined && !r.ok) throw r.error;
 }
 

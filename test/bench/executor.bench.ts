@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { executeCommands, migrateToLatest, openDatabase, type CommandRequest } from '@payledger/event-store';
 import { decideCustomer, decidePayment, toStoredData } from '@payledger/ledger';
 import { loadRelayConfig, startRelay } from '@payledger/outbox-relay';
-import { projectPaymentSummaries } from '@payledger/projections';
+import { paymentSummaryRows } from '@payledger/projections';
 import { loadExecutorConfig, startExecutor } from '@payledger/stripe-executor';
 import { StripeSimulator } from '@payledger/stripe-sim';
 import { startKafka, startPostgres, waitFor } from '@payledger/testkit';
@@ -105,7 +105,7 @@ try {
           }),
         });
       }
-      await executeCommands(db, batch, { topic, onAppended: projectPaymentSummaries });
+      await executeCommands(db, batch, { topic, summarize: paymentSummaryRows });
     }
     return ids;
   }

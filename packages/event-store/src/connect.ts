@@ -7,6 +7,14 @@ export type DatabaseTarget =
   | { readonly kind: 'postgres'; readonly url: string; readonly poolSize?: number }
   | { readonly kind: 'pglite'; readonly dataDir: string | null };
 
+/** The pg pool behind each handle opened here (group commit talks to it directly). */
+const pools = new WeakMap<Kysely<Database>, pg.Pool>();
+
+/** The pg pool of a handle opened by `openDatabase` on PostgreSQL; undefined otherwise. */
+export function poolOf(db: Kysely<Database>): pg.Pool | undefined {
+  return pools.get(db);
+}
+
 /** Opens a kysely handle on the target. Close it with `db.destroy()`. */
 export async function openDatabase(target: DatabaseTarget): Promise<Kysely<Database>> {
   if (target.kind === 'postgres') {
@@ -18,7 +26,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Kysely<Datab
     });
     // An idle client's error (server restart) must not crash the process; the pool replaces it.
     pool.on('error', () => {});
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    pools.set(db, pool);
+    return db;
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const pglite = target.dataDir === null ? new PGlite() : new PGlite(target.dataDir);

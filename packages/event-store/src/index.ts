@@ -13,6 +13,7 @@ export {
   type Decision,
   type ExecuteOptions,
   type InboxRow,
+  type SummaryRow,
   type TouchedStream,
 } from './commands/executeCommands.ts';
 export { CommandBatcher, type BatcherOptions } from './commands/commandBatcher.ts';

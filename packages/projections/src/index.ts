@@ -1,2 +1,2 @@
 export { foldPayment, foldCustomer } from './foldStreams.ts';
-export { projectPaymentSummaries } from './paymentSummaries.ts';
+export { paymentSummaryRows } from './paymentSummaries.ts';

@@ -10,7 +10,7 @@ import {
   readStream,
   type Database,
 } from '@payledger/event-store';
-import { projectPaymentSummaries } from '@payledger/projections';
+import { paymentSummaryRows } from '@payledger/projections';
 import { buildApp } from './app.ts';
 import { parseCredentials } from './auth/credentials.ts';
 
@@ -71,7 +71,7 @@ beforeAll(async () => {
   database = await createTestDatabase('api');
   db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 20 });
   await migrateToLatest(db);
-  const batcher = new CommandBatcher(db, { topic: 'ledger.events.v1', onAppended: projectPaymentSummaries });
+  const batcher = new CommandBatcher(db, { topic: 'ledger.events.v1', summarize: paymentSummaryRows });
   app = buildApp({ db, batcher, credentials });
   await app.ready();
 });

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { mkdirSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { CommandBatcher, migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
-import { projectPaymentSummaries } from '@payledger/projections';
+import { paymentSummaryRows } from '@payledger/projections';
 import { buildApp } from './app.ts';
 import { loadConfig, type ApiConfig } from './config.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -28,7 +28,7 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
     topic: config.eventsTopic,
     maxBatch: config.commit.maxBatch,
     maxInFlight: config.commit.maxInFlight,
-    onAppended: projectPaymentSummaries,
+    summarize: paymentSummaryRows,
   });
   const app = buildApp(
     { db, batcher, credentials: config.credentials, metrics: createMetrics() },

@@ -18,7 +18,7 @@ import {
   type StripeOperation,
 } from '@payledger/ledger';
 import type { IncomingMessage, Publisher } from '@payledger/messaging';
-import { foldCustomer, foldPayment, projectPaymentSummaries } from '@payledger/projections';
+import { foldCustomer, foldPayment, paymentSummaryRows } from '@payledger/projections';
 import {
   idempotencyKey,
   type GatewayFailure,
@@ -654,7 +654,7 @@ export class StripeExecutor {
   async #write(request: CommandRequest, handled: Envelope | undefined, result: string): Promise<void> {
     const [settled] = await executeCommands(this.#deps.db, [request], {
       topic: this.#deps.eventsTopic,
-      onAppended: projectPaymentSummaries,
+      summarize: paymentSummaryRows,
       ...(handled !== undefined
         ? { afterWrite: (trx: Transaction<Database>) => insertInbox(trx, handled, result) }
         : {}),

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type pg from 'pg';
+import { poolOf } from '../connect.ts';
 import { EventStoreError } from '../errors.ts';
 import { eventHash, GENESIS_HASH } from '../hashing/eventHash.ts';
 import type { Database } from '../schema/database.ts';
@@ -75,15 +77,43 @@ export interface ExecuteOptions extends OutboxOptions {
   /** Clock for recorded_at (tests pin it). */
   readonly now?: () => Date;
   /**
-   * Called inside the transaction after the events are written, with every stream that gained
-   * events: inline read models are updated atomically with the history they derive from.
+   * The inline read model: given every stream that gains events (full history, the new events
+   * without positions yet), the `payment_summaries` rows to upsert in the same statement as the
+   * events they derive from.
    */
-  readonly onAppended?: (trx: Transaction<Database>, touched: readonly TouchedStream[]) => Promise<void>;
+  readonly summarize?: (touched: readonly TouchedStream[]) => readonly SummaryRow[];
   /**
-   * Called last inside the transaction, whatever was appended: a consumer records the message it
-   * handled (its inbox row) atomically with the outcome.
+   * Called last inside the transaction, whatever was appended. Prefer `CommandRequest.inbox`:
+   * a batch with this hook takes one more round trip and cannot fold BEGIN/COMMIT into its calls.
    */
   readonly afterWrite?: (trx: Transaction<Database>) => Promise<void>;
+}
+
+/** A `payment_summaries` row; `last_position` is filled in from `last_event_id` when written. */
+export interface SummaryRow {
+  readonly payment_id: string;
+  readonly customer_id: string;
+  readonly created_by: string;
+  readonly status: string;
+  readonly currency: string;
+  /** bigint columns as decimal strings. */
+  readonly amount: string;
+  readonly amount_captured: string;
+  readonly amount_refunded: string;
+  readonly outcome_unknown: boolean;
+  readonly version: number;
+  readonly last_event_id: string;
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+/** The two round trips of a batch: read what it needs, then write what it decided. */
+interface BatchLink {
+  prepare(batch: unknown): Promise<PreparedBatch>;
+  /** Writes the batch; on the direct link this also commits. */
+  write(batch: unknown): Promise<Record<string, [string, string]>>;
+  /** The kysely transaction, when the batch runs in one (hooks need it). */
+  readonly trx: Transaction<Database> | null;
 }
 
 type Settled = { ok: true; value: CommandResult } | { ok: false; error: unknown };
@@ -118,9 +148,13 @@ export async function executeCommands(
   requests: readonly CommandRequest[],
   options: ExecuteOptions,
 ): Promise<Settled[]> {
+  const pool = poolOf(db);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute((trx) => runBatch(trx, requests, options));
+      if (pool !== undefined && options.afterWrite === undefined) {
+        return await runDirect(pool, requests, options);
+      }
+      return await db.transaction().execute((trx) => runBatch(kyselyLink(trx), requests, options));
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (attempt >= 3 || code === undefined || !RETRYABLE.has(code)) throw error;
@@ -144,8 +178,77 @@ interface PreparedBatch {
 /** JSON text of a value for a `::jsonb` parameter (one parameter per batch, whatever its size). */
 const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
+/** Through kysely (PGlite, or a handle this package did not open): BEGIN and COMMIT on their own. */
+function kyselyLink(trx: Transaction<Database>): BatchLink {
+  return {
+    trx,
+    async prepare(batch) {
+      const { rows } = await sql<{
+        prepared: PreparedBatch;
+      }>`SELECT ledger_prepare_batch(${jsonParam(batch)}) AS prepared`.execute(trx);
+      return (rows[0] as { prepared: PreparedBatch }).prepared;
+    },
+    async write(batch) {
+      const { rows } = await sql<{
+        positions: Record<string, [string, string]>;
+      }>`SELECT ledger_write_batch(${jsonParam(batch)}) AS positions`.execute(trx);
+      return rows[0]?.positions ?? {};
+    },
+  };
+}
+
+/**
+ * On a pg pool: two round trips in all, `BEGIN; SELECT ledger_prepare_batch(...)` and
+ * `SELECT ledger_write_batch(...); COMMIT`, as simple-protocol queries (the only protocol that
+ * takes several statements at once; the batch travels as one escaped literal). An error anywhere
+ * skips the rest of the query string and the transaction is rolled back here.
+ */
+async function runDirect(
+  pool: pg.Pool,
+  requests: readonly CommandRequest[],
+  options: ExecuteOptions,
+): Promise<Settled[]> {
+  const client = await pool.connect();
+  let open = false;
+  let broken: Error | undefined;
+  const results = (value: unknown): pg.QueryResult[] => value as pg.QueryResult[];
+  const literal = (batch: unknown) => client.escapeLiteral(JSON.stringify(batch));
+  try {
+    return await runBatch(
+      {
+        trx: null,
+        async prepare(batch) {
+          open = true;
+          const [, prepared] = results(
+            await client.query(`BEGIN; SELECT ledger_prepare_batch(${literal(batch)}::jsonb) AS prepared`),
+          );
+          return (prepared?.rows[0] as { prepared: PreparedBatch }).prepared;
+        },
+        async write(batch) {
+          const [written] = results(
+            await client.query(`SELECT ledger_write_batch(${literal(batch)}::jsonb) AS positions; COMMIT`),
+          );
+          open = false;
+          return (written?.rows[0] as { positions: Record<string, [string, string]> }).positions;
+        },
+      },
+      requests,
+      options,
+    );
+  } catch (error) {
+    if (open) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError as Error; // the connection is unusable: the pool drops it
+      });
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
 async function runBatch(
-  trx: Transaction<Database>,
+  link: BatchLink,
   requests: readonly CommandRequest[],
   options: ExecuteOptions,
 ): Promise<Settled[]> {
@@ -174,11 +277,10 @@ async function runBatch(
   requests.forEach((r, i) => {
     if (!followers.has(i) && !streamTypes.has(r.streamId)) streamTypes.set(r.streamId, r.streamType);
   });
-  const { rows } = await sql<{ prepared: PreparedBatch }>`SELECT ledger_prepare_batch(${jsonParam({
+  const prepared = await link.prepare({
     keys,
     streams: [...streamTypes.keys()].map((id) => ({ id })),
-  })}) AS prepared`.execute(trx);
-  const prepared = (rows[0] as { prepared: PreparedBatch }).prepared;
+  });
   const claimed = new Set(prepared.claimed.map(([caller, key]) => `${caller}\u0000${key}`));
   for (const row of prepared.stored) {
     const i = leaders.get(`${row.caller}\u0000${row.key}`) as number;
@@ -278,7 +380,7 @@ async function runBatch(
   for (const i of followers) results[i] = replayed(i);
 
   // 4. One round trip writes everything decided: events, outbox rows, heads, stored responses,
-  //    released keys and the inbox rows of the commands that succeeded.
+  //    released keys, the inline read model and the inbox rows of the commands that succeeded.
   const allAppended = applied.flatMap((a) => a.appended);
   const appliedAt = new Set(applied.map((a) => a.i));
   const succeeded = (i: number): boolean => appliedAt.has(i) || results[i]?.ok === true;
@@ -319,6 +421,15 @@ async function runBatch(
           ];
     }),
     failed: failedKeys,
+    summaries:
+      options.summarize === undefined || allAppended.length === 0
+        ? []
+        : options.summarize(
+            [...new Set(allAppended.map((e) => e.streamId))].sort().map((streamId) => {
+              const head = heads.get(streamId) as StreamHead;
+              return { streamId, streamType: head.streamType, history: head.history };
+            }),
+          ),
     inbox: requests.flatMap((r, i) =>
       r.inbox !== undefined && succeeded(i)
         ? [
@@ -332,29 +443,13 @@ async function runBatch(
         : [],
     ),
   };
-  const written = await sql<{
-    positions: [string, string, string][];
-  }>`SELECT ledger_write_batch(${jsonParam(batch)}) AS positions`.execute(trx);
-  const positions = new Map(
-    (written.rows[0]?.positions ?? []).map(([eventId, position, transactionId]) => [
-      eventId,
-      { position, transactionId },
-    ]),
-  );
-  const located = (e: StoredEvent): StoredEvent =>
-    e.position === '' ? { ...e, ...(positions.get(e.eventId) ?? { position: '', transactionId: '' }) } : e;
-
-  if (options.onAppended !== undefined && allAppended.length > 0) {
-    const gained = new Set(allAppended.map((e) => e.streamId));
-    await options.onAppended(
-      trx,
-      [...gained].sort().map((streamId) => {
-        const head = heads.get(streamId) as StreamHead;
-        return { streamId, streamType: head.streamType, history: head.history.map(located) };
-      }),
-    );
-  }
-  if (options.afterWrite !== undefined) await options.afterWrite(trx);
+  const positions = await link.write(batch);
+  const located = (e: StoredEvent): StoredEvent => {
+    if (e.position !== '') return e;
+    const [position, transactionId] = positions[e.eventId] ?? ['', ''];
+    return { ...e, position, transactionId };
+  };
+  if (options.afterWrite !== undefined && link.trx !== null) await options.afterWrite(link.trx);
 
   for (const { i, response, appended } of applied) {
     results[i] = { ok: true, value: { kind: 'applied', response, events: appended.map(located) } };

@@ -92,7 +92,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   // batch: { events: [...], outbox: [...], heads: [{id, version, last_hash}], created: [{id, type, version, last_hash}],
   //          responses: [{caller, key, status_code, response}], failed: [{caller, key}], inbox: [...] }
-  // returns: [[event_id, position, transaction_id]] of the inserted events.
+  //          summaries: [payment_summaries rows, with last_event_id for last_position] }
+  // returns: { event_id: [position, transaction_id] } of the inserted events.
   await sql`
     CREATE FUNCTION ledger_write_batch(batch jsonb) RETURNS jsonb LANGUAGE plpgsql
       SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off AS $$
@@ -111,7 +112,7 @@ export async function up(db: Kysely<any>): Promise<void> {
                  prev_hash text, hash text)
          ORDER BY e.n
         RETURNING event_id, position, transaction_id)
-      SELECT coalesce(jsonb_agg(jsonb_build_array(event_id, position::text, transaction_id::text)), '[]'::jsonb)
+      SELECT coalesce(jsonb_object_agg(event_id::text, jsonb_build_array(position::text, transaction_id::text)), '{}'::jsonb)
         INTO positions
         FROM ev;
 
@@ -139,6 +140,25 @@ export async function up(db: Kysely<any>): Promise<void> {
       DELETE FROM idempotency_keys AS k
        USING jsonb_to_recordset(batch->'failed') AS v(caller text, key text)
        WHERE k.caller = v.caller AND k.key = v.key;
+      END IF;
+
+      -- The inline read model, in the same statement as the events it derives from.
+      IF jsonb_array_length(batch->'summaries') > 0 THEN
+      INSERT INTO payment_summaries (payment_id, customer_id, created_by, status, currency, amount,
+                                     amount_captured, amount_refunded, outcome_unknown, version,
+                                     last_position, created_at, updated_at)
+      SELECT s.payment_id, s.customer_id, s.created_by, s.status, s.currency, s.amount,
+             s.amount_captured, s.amount_refunded, s.outcome_unknown, s.version,
+             (positions->s.last_event_id->>0)::bigint, s.created_at, s.updated_at
+        FROM jsonb_to_recordset(batch->'summaries') AS s(
+               payment_id text, customer_id text, created_by text, status text, currency text,
+               amount bigint, amount_captured bigint, amount_refunded bigint, outcome_unknown boolean,
+               version integer, last_event_id text, created_at timestamptz, updated_at timestamptz)
+      ON CONFLICT (payment_id) DO UPDATE SET
+        status = excluded.status, amount_captured = excluded.amount_captured,
+        amount_refunded = excluded.amount_refunded, outcome_unknown = excluded.outcome_unknown,
+        version = excluded.version, last_position = excluded.last_position,
+        updated_at = excluded.updated_at;
       END IF;
 
       IF jsonb_array_length(batch->'inbox') > 0 THEN
