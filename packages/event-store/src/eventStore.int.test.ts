@@ -103,6 +103,29 @@ describe('event store on PostgreSQL', () => {
     expect(again).toEqual([{ outcome: 'applied' }]);
   });
 
+  it('stores quotes, backslashes and any Unicode exactly as given (the batch travels as one SQL literal)', async () => {
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const tricky = `it's "quoted" \\ back\\slash \\' E'' $$ -- ; COMMIT; ünïcødé 💳 \n\t`;
+    const request: CommandRequest = {
+      ...addCommand(stream, 1),
+      decide: () => ({
+        events: [{ type: 'Noted', data: { text: tricky, [tricky]: 'key' } }],
+        respond: () => ({ statusCode: 201, body: { echo: tricky } }),
+      }),
+    };
+    const [result] = await executeCommands(db, [request], { topic: TOPIC });
+    expect(result?.ok && result.value.response.body).toEqual({ echo: tricky });
+    const [stored] = await readStream(db, stream);
+    expect(stored?.data).toEqual({ text: tricky, [tricky]: 'key' });
+    expect(verifyStreams(await readStream(db, stream))).toEqual([]);
+    // The replay returns the stored response byte for byte.
+    const [replay] = await executeCommands(db, [request], { topic: TOPIC });
+    expect(replay?.ok && replay.value).toEqual({
+      kind: 'replayed',
+      response: { statusCode: 201, body: { echo: tricky } },
+    });
+  });
+
   it('appends events and outbox rows in one transaction, hash-chained per stream', async () => {
     const stream = `s-${randomBytes(4).toString('hex')}`;
     const [first] = await executeCommands(db, [addCommand(stream, 5)], { topic: TOPIC });

@@ -198,6 +198,15 @@ function kyselyLink(trx: Transaction<Database>): BatchLink {
 }
 
 /**
+ * `text` as an SQL string literal: E'' form (backslash escapes whatever standard_conforming_strings
+ * says), backslashes and quotes doubled. pg's escapeLiteral does the same character by character,
+ * which showed as ~9 % of the API's CPU on 60 KB batches.
+ */
+export function escapedLiteral(text: string): string {
+  return `E'${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+}
+
+/**
  * On a pg pool: two round trips in all, `BEGIN; SELECT ledger_prepare_batch(...)` and
  * `SELECT ledger_write_batch(...); COMMIT`, as simple-protocol queries (the only protocol that
  * takes several statements at once; the batch travels as one escaped literal). An error anywhere
@@ -212,7 +221,7 @@ async function runDirect(
   let open = false;
   let broken: Error | undefined;
   const results = (value: unknown): pg.QueryResult[] => value as pg.QueryResult[];
-  const literal = (batch: unknown) => client.escapeLiteral(JSON.stringify(batch));
+  const literal = (batch: unknown) => escapedLiteral(JSON.stringify(batch));
   try {
     return await runBatch(
       {
