@@ -187,6 +187,11 @@ export class StripeSimulator {
     }));
   }
 
+  /** Every PaymentIntent, in creation order. */
+  intents(): Obj[] {
+    return [...this.#intents.values()];
+  }
+
   /** PaymentIntents whose metadata.ledger_payment_id is `paymentId`. */
   intentsFor(paymentId: string): Obj[] {
     return [...this.#intents.values()].filter(

@@ -27,7 +27,11 @@ const Environment = z.object({
   /** Partitions handled at once (per-payment order is kept: a payment lives on one partition). */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Messages of one partition handled at once: different payments overlap, one payment stays in order. */
-  EXECUTOR_CONCURRENCY_PER_PARTITION: z.coerce.number().int().min(1).max(256).default(16),
+  EXECUTOR_CONCURRENCY_PER_PARTITION: z.coerce.number().int().min(1).max(256).default(64),
+  /** Most ledger writes committed together in one transaction (group commit). */
+  EXECUTOR_WRITE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Group-commit transactions in flight at once. */
+  EXECUTOR_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(1),
   /** PostgreSQL connections of the executor (reads, group-committed writes, inbox rows). */
   EXECUTOR_DB_POOL_SIZE: z.coerce.number().int().min(2).max(64).default(6),
   EXECUTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
@@ -58,6 +62,8 @@ export type ExecutorConfig = Readonly<{
   concurrency: number;
   concurrencyPerPartition: number;
   dbPoolSize: number;
+  writeBatch: number;
+  writesInFlight: number;
   metricsHost: string;
   metricsPort: number;
 }>;
@@ -90,6 +96,8 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Exe
     concurrency: e.EXECUTOR_CONCURRENCY,
     concurrencyPerPartition: e.EXECUTOR_CONCURRENCY_PER_PARTITION,
     dbPoolSize: e.EXECUTOR_DB_POOL_SIZE,
+    writeBatch: e.EXECUTOR_WRITE_BATCH,
+    writesInFlight: e.EXECUTOR_WRITES_IN_FLIGHT,
     metricsHost: e.METRICS_HOST,
     metricsPort: e.METRICS_PORT,
   });

@@ -53,6 +53,8 @@ export async function startExecutor(
     deadLetterTopic: config.deadLetterTopic,
     maxDeliveries: config.maxDeliveries,
     eventsTopic: config.eventsTopic,
+    maxWriteBatch: config.writeBatch,
+    maxWritesInFlight: config.writesInFlight,
     log: (message) => console.error(`[stripe-executor] ${message}`),
   });
   const consumer = messageBus.consumer({

@@ -69,9 +69,9 @@ export interface ExecutorDeps {
   readonly eventsTopic: string;
   readonly now?: () => Date;
   readonly log?: (message: string) => void;
-  /** Most ledger writes committed together in one transaction (group commit); default 100. */
+  /** Most ledger writes committed together in one transaction (group commit); default 500. */
   readonly maxWriteBatch?: number;
-  /** Write transactions in flight at once, each holding a connection; default 2. */
+  /** Write transactions in flight at once, each holding a connection; default 1. */
   readonly maxWritesInFlight?: number;
 }
 
@@ -99,8 +99,8 @@ export class StripeExecutor {
     this.#writes = new CommandBatcher(deps.db, {
       topic: deps.eventsTopic,
       onAppended: projectPaymentSummaries,
-      maxBatch: deps.maxWriteBatch ?? 100,
-      maxInFlight: deps.maxWritesInFlight ?? 2,
+      maxBatch: deps.maxWriteBatch ?? 500,
+      maxInFlight: deps.maxWritesInFlight ?? 1,
     });
     this.#reads = new MessageReads(deps.db);
   }

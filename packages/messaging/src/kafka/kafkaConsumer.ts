@@ -14,6 +14,8 @@ import { redeliveryDelay } from '../redeliveryDelay.ts';
 
 const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const RESTART_AFTER_CRASH_MS = 5_000;
+/** Least time between two offset commits of one partition while a batch is being handled. */
+const COMMIT_SPACING_MS = 100;
 
 type Attempt = { readonly failed: false } | { readonly failed: true; readonly error: unknown };
 
@@ -158,10 +160,18 @@ export class KafkaGroupConsumer implements Consumer {
     let handledThrough = 0; // messages[0 .. handledThrough) are all handled
     let committedThrough = 0;
     let committing: Promise<void> | null = null;
+    let lastCommitAt = 0;
+    const spacing = new AbortController();
     const commit = (): Promise<void> => {
       committing ??= (async () => {
         // Loop: handlers finishing during a commit are picked up by the next round.
         while (committedThrough < handledThrough && halted === null) {
+          // Each commit is a write to the broker's offsets log: while the batch runs, commit at
+          // most every COMMIT_SPACING_MS (the last round at the batch's end does not wait).
+          const wait = lastCommitAt + COMMIT_SPACING_MS - Date.now();
+          if (wait > 0 && !spacing.signal.aborted)
+            await sleep(wait, undefined, { signal: spacing.signal }).catch(() => {});
+          lastCommitAt = Date.now();
           const through = handledThrough;
           const last = messages[through - 1] as KafkaMessage;
           try {
@@ -216,6 +226,7 @@ export class KafkaGroupConsumer implements Consumer {
         return run;
       });
       await Promise.all(chains);
+      spacing.abort(); // everything is handled or given up: commit what is done right away
       while (committing !== null) await committing;
       // A last round for handlers that finished while the final commit was in flight.
       await commit();
