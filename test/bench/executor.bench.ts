@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { executeCommands, migrateToLatest, openDatabase, type CommandRequest } from '@payledger/event-store';
@@ -218,6 +219,16 @@ try {
       },
       /outbox relay up/,
     );
+    // A backlog in Kafka: the executor starts once the relay has published every payment.
+    const admin = new Kafka({ brokers: [...kafka.brokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await waitFor(
+      async () =>
+        (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, p) => n + Number(p.high), 0) >
+        count,
+      { timeoutMs: 120_000, intervalMs: 100, describe: () => `the relay did not publish ${count} payments` },
+    );
+    await admin.disconnect();
     const executor = await spawnChild(
       'stripe executor',
       'services/stripe-executor/src/main.ts',
