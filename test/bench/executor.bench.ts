@@ -101,17 +101,17 @@ function postgresCpu(): number {
 
 const postgres = await startPostgres(log);
 const kafka = await startKafka(log);
-const simulator = await spawnChild(
-  'stripe simulator',
-  'packages/stripe-sim/src/main.ts',
-  { STRIPE_SIM_PORT: '0', STRIPE_SIM_INSPECT_PORT: '0' },
-  /on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*inspection on (http:\/\/127\.0\.0\.1:\d+)/,
-);
-const simPort = simulator.match[1] ?? '';
-const inspect = simulator.match[2] ?? '';
-async function simRequests(from: number): Promise<{ method: string; path: string; at: number }[]> {
-  return (await (await fetch(`${inspect}/requests?from=${from}`)).json()) as never;
+/** A fresh simulator per phase: its state (and heap) from one phase must not skew the next. */
+async function startSimulator(): Promise<{ child: Child; port: string; inspect: string }> {
+  const child = await spawnChild(
+    'stripe simulator',
+    'packages/stripe-sim/src/main.ts',
+    { STRIPE_SIM_PORT: '0', STRIPE_SIM_INSPECT_PORT: '0' },
+    /on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*inspection on (http:\/\/127\.0\.0\.1:\d+)/,
+  );
+  return { child, port: child.match[1] ?? '', inspect: child.match[2] ?? '' };
 }
+const running: Child[] = [];
 try {
   const admin = new pg.Client({ connectionString: postgres.adminUrl });
   await admin.connect();
@@ -205,7 +205,11 @@ try {
     rate: number,
   ): Promise<{ seconds: number; callTimes: number[] }> {
     const ids = await backlog(topic, count);
-    const firstRequest = (await simRequests(0)).length;
+    const sim = await startSimulator();
+    running.push(sim.child);
+    const simulator = sim.child;
+    const simRequests = async (): Promise<{ method: string; path: string; at: number }[]> =>
+      (await (await fetch(`${sim.inspect}/requests`)).json()) as never;
     const cpu0 = { postgres: postgresCpu(), kafka: pidsOf('java').reduce((s, p) => s + cpuSeconds(p), 0) };
     const relay = await spawnChild(
       'outbox relay',
@@ -219,6 +223,7 @@ try {
       },
       /outbox relay up/,
     );
+    running.push(relay);
     // A backlog in Kafka: the executor starts once the relay has published every payment.
     const admin = new Kafka({ brokers: [...kafka.brokers], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
@@ -237,7 +242,7 @@ try {
         KAFKA_BROKERS: kafka.brokers.join(','),
         STRIPE_SECRET_KEY: 'sk_test_bench',
         STRIPE_API_HOST: '127.0.0.1',
-        STRIPE_API_PORT: simPort,
+        STRIPE_API_PORT: sim.port,
         STRIPE_API_PROTOCOL: 'http',
         STRIPE_RATE_PER_SECOND: String(rate),
         LEDGER_EVENTS_TOPIC: topic,
@@ -254,6 +259,7 @@ try {
       },
       /stripe executor up/,
     );
+    running.push(executor);
     const self0 = cpuSeconds(process.pid);
     const children0 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     await waitFor(
@@ -273,7 +279,7 @@ try {
     const cpu1 = { postgres: postgresCpu(), kafka: pidsOf('java').reduce((s, p) => s + cpuSeconds(p), 0) };
     await stopChild(executor);
     await stopChild(relay);
-    const requests = await simRequests(firstRequest);
+    const requests = await simRequests();
     // From the first Stripe call (consumer group joined, work flowing) to the last payment recorded.
     const first = requests[0]?.at ?? end;
     const seconds = (end - first) / 1000;
@@ -289,7 +295,7 @@ try {
         `Kafka ${perPayment(cpu1.kafka - cpu0.kafka)}, bench (watching) ${perPayment(self1 - self0)}`,
     );
     // Stripe's side: exactly one PaymentIntent and one charge of the full amount per payment.
-    const onStripe = (await (await fetch(`${inspect}/payments`)).json()) as Record<
+    const onStripe = (await (await fetch(`${sim.inspect}/payments`)).json()) as Record<
       string,
       { intents: number; charges: number; amount: number }
     >;
@@ -303,6 +309,7 @@ try {
           `${wrong[0]}: ${JSON.stringify(onStripe[wrong[0] ?? ''])}`,
       );
     }
+    await stopChild(simulator);
     const callTimes = requests.filter((r) => r.path.startsWith('/v1/payment_intents')).map((r) => r.at);
     return { seconds, callTimes };
   }
@@ -335,7 +342,7 @@ try {
     `executor: ${unthrottled.toFixed(0)} payments/s unthrottled, limiter ${(utilisation * 100).toFixed(1)}% of 100/s, max 1s rate ${maxWindow}/s`,
   );
 } finally {
-  await stopChild(simulator);
+  for (const child of running) await stopChild(child);
   await kafka.stop();
   await postgres.stop();
 }

@@ -247,7 +247,8 @@ export class KafkaGroupConsumer implements Consumer {
     halt: () => boolean,
   ): Promise<boolean> {
     for (let failures = 1; ; failures++) {
-      const attempt = await this.#attempt(handler, incoming, heartbeat);
+      // The batch keeps the member's heartbeat going while any of its messages runs.
+      const attempt = await attemptOnce(handler, incoming);
       if (!attempt.failed) return true;
       const delay = redeliveryDelay(failures, this.#options);
       const name = attempt.error instanceof Error ? attempt.error.name : typeof attempt.error;
@@ -334,6 +335,15 @@ function toIncomingMessage(topic: string, partition: number, message: KafkaMessa
     // fromEntries defines own properties, so a header named __proto__ stays a header.
     headers: Object.fromEntries(headers),
   };
+}
+
+async function attemptOnce(handler: MessageHandler, message: IncomingMessage): Promise<Attempt> {
+  try {
+    await handler(message);
+    return { failed: false };
+  } catch (error) {
+    return { failed: true, error };
+  }
 }
 
 /** A counting semaphore: at most `limit` holders at once, waiters served in arrival order. */
