@@ -66,41 +66,67 @@ async function stopChild(child: Child): Promise<void> {
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number | undefined, withReapedChildren = false): number {
+function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // After "pid (comm) ": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    // After "pid (comm) ": state is field 3, utime 14, stime 15 (in 1/100 s).
     const at = (n: number): number => Number(fields[n - 3] ?? 0);
-    return (at(14) + at(15) + (withReapedChildren ? at(16) + at(17) : 0)) / 100;
+    return (at(14) + at(15)) / 100;
   } catch {
     return 0;
   }
 }
 
-/** Pids of the processes whose command name is `comm` (PostgreSQL's backends, Kafka's JVM). */
-function pidsOf(comm: string): number[] {
+/** Processes as (pid, command line), read from /proc. */
+function processes(): { pid: number; cmdline: string }[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
+    .flatMap((d) => {
       try {
-        return readFileSync(`/proc/${d}/comm`, 'utf8').trim() === comm;
+        return [
+          { pid: Number(d), cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ') },
+        ];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/**
+ * CPU seconds of this bench's PostgreSQL work: the backends connected to its database (the
+ * server is shared, other databases are someone else's) plus the server's own background
+ * processes (WAL writer, checkpointer, ...), which serve everyone.
+ */
+function postgresCpu(database: string): number {
+  return processes()
+    .filter(
+      ({ cmdline }) =>
+        cmdline.startsWith('postgres: ') &&
+        (cmdline.includes(` ${database} `) || !/\d+\.\d+\.\d+\.\d+\(\d+\)/.test(cmdline)),
+    )
+    .reduce((sum, { pid }) => sum + cpuSeconds(pid), 0);
+}
+
+/** CPU seconds of the Kafka broker listening on `broker` (other brokers may run on the machine). */
+function kafkaCpu(broker: string): number {
+  const port = broker.split(':').at(-1) ?? '';
+  return processes()
+    .filter(({ cmdline }) => cmdline.includes('kafka.Kafka '))
+    .filter(({ cmdline }) => {
+      try {
+        const properties = readFileSync(cmdline.trim().split(' ').at(-1) ?? '', 'utf8');
+        return new RegExp(`^listeners=.*:${port}(,|$)`, 'm').test(properties);
       } catch {
         return false;
       }
     })
-    .map(Number);
-}
-
-/** CPU seconds of every PostgreSQL process, those that ended included (reaped by the postmaster). */
-function postgresCpu(): number {
-  const pids = pidsOf('postgres');
-  const postmaster = Math.min(...pids);
-  return pids.reduce((sum, pid) => sum + cpuSeconds(pid, pid === postmaster), 0);
+    .reduce((sum, { pid }) => sum + cpuSeconds(pid), 0);
 }
 
 const postgres = await startPostgres(log);
 const kafka = await startKafka(log);
+
 /** A fresh simulator per phase: its state (and heap) from one phase must not skew the next. */
 async function startSimulator(): Promise<{ child: Child; port: string; inspect: string }> {
   const child = await spawnChild(
@@ -210,7 +236,7 @@ try {
     const simulator = sim.child;
     const simRequests = async (): Promise<{ method: string; path: string; at: number }[]> =>
       (await (await fetch(`${sim.inspect}/requests`)).json()) as never;
-    const cpu0 = { postgres: postgresCpu(), kafka: pidsOf('java').reduce((s, p) => s + cpuSeconds(p), 0) };
+    const cpu0 = { postgres: postgresCpu(url.pathname.slice(1)), kafka: kafkaCpu(kafka.brokers[0] ?? '') };
     const relay = await spawnChild(
       'outbox relay',
       'services/outbox-relay/src/main.ts',
@@ -248,7 +274,7 @@ try {
         LEDGER_EVENTS_TOPIC: topic,
         EXECUTOR_GROUP_ID: `${topic}.executor`,
         EXECUTOR_CONCURRENCY: '12',
-        // The executor's own defaults otherwise (64 messages per partition, one write in flight);
+        // The executor's own defaults otherwise (128 messages per partition, one write in flight);
         // BENCH_EXECUTOR_<NAME> overrides EXECUTOR_<NAME> for experiments.
         ...Object.fromEntries(
           Object.entries(process.env).flatMap(([name, value]) =>
@@ -276,7 +302,7 @@ try {
     const end = Date.now();
     const children1 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     const self1 = cpuSeconds(process.pid);
-    const cpu1 = { postgres: postgresCpu(), kafka: pidsOf('java').reduce((s, p) => s + cpuSeconds(p), 0) };
+    const cpu1 = { postgres: postgresCpu(url.pathname.slice(1)), kafka: kafkaCpu(kafka.brokers[0] ?? '') };
     await stopChild(executor);
     await stopChild(relay);
     const requests = await simRequests();

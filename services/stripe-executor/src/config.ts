@@ -27,7 +27,7 @@ const Environment = z.object({
   /** Partitions handled at once (per-payment order is kept: a payment lives on one partition). */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Messages of one partition handled at once: different payments overlap, one payment stays in order. */
-  EXECUTOR_CONCURRENCY_PER_PARTITION: z.coerce.number().int().min(1).max(256).default(64),
+  EXECUTOR_CONCURRENCY_PER_PARTITION: z.coerce.number().int().min(1).max(256).default(128),
   /** Most ledger writes committed together in one transaction (group commit). */
   EXECUTOR_WRITE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Group-commit transactions in flight at once. */
