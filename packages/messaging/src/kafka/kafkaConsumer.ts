@@ -22,9 +22,13 @@ type Attempt = { readonly failed: false } | { readonly failed: true; readonly er
 /**
  * A kafkajs consumer-group member.
  *
- * Offsets are committed by hand (`autoCommit: false`), one message at a time, right after the
- * handler resolved for it: a crash loses at most the commit of the message in hand, which is then
- * delivered again (consumers dedupe on `event-id`).
+ * Offsets are committed by hand (`autoCommit: false`). With `concurrencyPerPartition` 1 (the
+ * default) one message at a time, right after the handler resolved for it: a crash loses at most
+ * the commit of the message in hand, which is then delivered again (consumers dedupe on
+ * `event-id`). Above 1, a fetched batch runs its keys concurrently (one key in offset order) and
+ * the offset after the contiguous run of handled messages is committed at most every 100 ms and
+ * at the batch's end: a crash redelivers what was handled since (deduped the same way), never
+ * skips a message that was not handled.
  *
  * A failed handler never reaches kafkajs: the same message is handed over again, in place, after
  * a back-off, with heartbeats meanwhile. Letting the error escape `eachMessage` would make kafkajs
