@@ -287,6 +287,8 @@ try {
     );
     running.push(executor);
     const self0 = cpuSeconds(process.pid);
+    const started = Date.now();
+    const progress: string[] = [];
     const children0 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     await waitFor(
       async () => {
@@ -295,11 +297,16 @@ try {
         }>`SELECT count(*) AS n FROM payment_summaries WHERE status = 'succeeded' AND payment_id = ANY(${ids})`.execute(
           db,
         );
-        return Number(rows[0]?.n) === ids.length;
+        const done = Number(rows[0]?.n);
+        // Progress by tenths (a tail slower than the rest shows here).
+        while (done >= ((progress.length + 1) * ids.length) / 10 && progress.length < 10)
+          progress.push(((Date.now() - started) / 1000).toFixed(1));
+        return done === ids.length;
       },
       { timeoutMs: 900_000, intervalMs: 100, describe: () => `not all ${count} payments succeeded` },
     );
     const end = Date.now();
+    log(`succeeded by tenths, s after the executor was up: ${progress.join(' ')}`);
     const children1 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     const self1 = cpuSeconds(process.pid);
     const cpu1 = { postgres: postgresCpu(url.pathname.slice(1)), kafka: kafkaCpu(kafka.brokers[0] ?? '') };
