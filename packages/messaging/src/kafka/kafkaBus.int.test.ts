@@ -207,9 +207,10 @@ describe('kafka bus', () => {
     const group = `${topic}.group`;
     const keys = Array.from({ length: 10 }, (_, i) => `pay_${i}`);
     const publisher = bus.publisher();
-    // Interleaved: seq 0 of every key, then seq 1 of every key, ...: one partition, one batch.
+    // One key after another (pay_0's 20 messages, then pay_1's, ...), one partition, one batch:
+    // a consumer that ran one key's messages at once would start several of pay_0's together.
     await publisher.publish(
-      Array.from({ length: 20 }, (_, seq) => keys.map((key) => message(topic, String(seq), key))).flat(),
+      keys.flatMap((key) => Array.from({ length: 20 }, (_, seq) => message(topic, String(seq), key))),
     );
     await publisher.disconnect();
     const seen: IncomingMessage[] = [];
@@ -228,7 +229,8 @@ describe('kafka bus', () => {
         running.add(key);
         if (key !== 'pay_0') otherStarted();
         if (key === 'pay_0' && m.value === '0') await other;
-        await Promise.resolve();
+        // A turn of the event loop: room for other messages to start meanwhile.
+        await new Promise((resolve) => setImmediate(resolve));
         seen.push(m);
         running.delete(key);
       },
