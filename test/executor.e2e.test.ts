@@ -26,7 +26,9 @@ import {
 import {
   appendEvents,
   createPayment,
+  newPayment,
   paymentCommand,
+  paymentCommandsAtOnce,
   paymentState,
   registerCustomer,
 } from './executorHarness.ts';
@@ -233,6 +235,80 @@ describe('stripe executor through Kafka, PostgreSQL and the simulator', () => {
     );
     await new Promise((r) => setTimeout(r, 1_000)); // let a wrong second handling show itself
     expect(calls()).toBe(before);
+  });
+});
+
+describe('many payments in flight per partition', () => {
+  it('charges payments concurrently, and handles two messages of one payment in order', async () => {
+    // One transaction: the relay publishes it all together, so the executor's fetches hold many
+    // payments' messages and, for some payments, their PaymentCreated and PaymentCancelRequested.
+    const customer = await registerCustomer(db, topic);
+    const charged = Array.from({ length: 40 }, () => newPayment(customer));
+    const canceled = Array.from({ length: 10 }, () => newPayment(customer));
+    const idOf = (c: (typeof charged)[number]) => (c.data as { paymentId: string }).paymentId;
+    await paymentCommandsAtOnce(db, topic, [
+      ...charged.map((c) => ({ paymentId: idOf(c), commands: [c] })),
+      ...canceled.map((c) => ({
+        paymentId: idOf(c),
+        commands: [
+          c,
+          {
+            type: 'CancelPayment' as const,
+            data: { paymentId: idOf(c), reason: 'changed mind', now: new Date().toISOString() },
+          },
+        ],
+      })),
+    ]);
+    for (const c of charged) {
+      const { state, types } = await until(idOf(c), (s) => s.state.status === 'succeeded', 'not charged');
+      expect(types).toEqual([
+        'PaymentCreated',
+        'PaymentSubmitted',
+        'PaymentIntentCreated',
+        'PaymentSubmitted',
+        'PaymentSucceeded',
+      ]);
+      const intents = sim.intentsFor(idOf(c));
+      expect(intents).toHaveLength(1);
+      expect(sim.charges().filter((ch) => ch.paymentIntent === intents[0]?.['id'])).toHaveLength(1);
+      expect(state.capturedAmount).toBe(2000n);
+    }
+    for (const c of canceled) {
+      const paymentId = idOf(c);
+      const { history } = await until(paymentId, (s) => s.state.status === 'canceled', 'not canceled');
+      const [created, cancelRequested] = history;
+      await waitFor(
+        async () =>
+          (
+            await db
+              .selectFrom('executor_inbox')
+              .select('event_id')
+              .where('stream_id', '=', paymentId)
+              .execute()
+          ).length === 2,
+        { timeoutMs: 30_000, describe: () => `the cancel request of ${paymentId} was not handled` },
+      );
+      const inbox = await db
+        .selectFrom('executor_inbox')
+        .select(['event_id', 'outcome'])
+        .where('stream_id', '=', paymentId)
+        .execute();
+      // In order: PaymentCreated is handled first (it sees the cancel request in the history and
+      // cancels without calling Stripe); the cancel request comes second and finds nothing to do.
+      expect(history.map((e) => e.type)).toEqual([
+        'PaymentCreated',
+        'PaymentCancelRequested',
+        'PaymentCanceled',
+      ]);
+      expect(history[2]?.metadata.causationId).toBe(created?.eventId);
+      expect(new Map(inbox.map((r) => [r.event_id, r.outcome]))).toEqual(
+        new Map([
+          [created?.eventId, 'applied'],
+          [cancelRequested?.eventId, 'skipped'],
+        ]),
+      );
+      expect(sim.intentsFor(paymentId)).toHaveLength(0);
+    }
   });
 });
 

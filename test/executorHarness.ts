@@ -5,6 +5,7 @@ import { executeCommands, readStream, type CommandRequest, type Database } from 
 import {
   decideCustomer,
   decidePayment,
+  evolvePayment,
   toStoredData,
   type CustomerCommand,
   type PaymentCommand,
@@ -13,8 +14,12 @@ import {
 import { foldCustomer, foldPayment, paymentSummaryRows } from '@payledger/projections';
 
 async function run(db: Kysely<Database>, topic: string, request: CommandRequest): Promise<void> {
-  const [r] = await executeCommands(db, [request], { topic, summarize: paymentSummaryRows });
-  if (r !== undefined && !r.ok) throw r.error;
+  await runAll(db, topic, [request]);
+}
+
+async function runAll(db: Kysely<Database>, topic: string, requests: CommandRequest[]): Promise<void> {
+  const results = await executeCommands(db, requests, { topic, summarize: paymentSummaryRows });
+  for (const r of results) if (!r.ok) throw r.error;
 }
 
 const meta = { actor: 'test', correlationId: 'corr', causationId: null };
@@ -119,4 +124,62 @@ export async function createPayment(
 export async function paymentState(db: Kysely<Database>, paymentId: string) {
   const history = await readStream(db, paymentId);
   return { state: foldPayment(history), types: history.map((e) => e.type), history };
+}
+
+/**
+ * Writes several payments' commands in ONE transaction (each payment's commands in the given
+ * order), so the relay publishes them together: the executor gets them in the same fetches,
+ * several messages of one payment among other payments' messages.
+ */
+export async function paymentCommandsAtOnce(
+  db: Kysely<Database>,
+  topic: string,
+  payments: readonly { paymentId: string; commands: readonly PaymentCommand[] }[],
+): Promise<void> {
+  await runAll(
+    db,
+    topic,
+    payments.map(({ paymentId, commands }) => ({
+      caller: 'test',
+      idempotencyKey: null,
+      fingerprint: 'x',
+      streamId: paymentId,
+      streamType: 'payment',
+      metadata: meta,
+      decide: (h) => {
+        let state = foldPayment(h);
+        const events: PaymentEvent[] = [];
+        for (const command of commands) {
+          for (const e of decidePayment(command, state)) {
+            events.push(e);
+            state = evolvePayment(state, e);
+          }
+        }
+        return {
+          events: events.map((e) => ({ type: e.type, data: toStoredData(e) })),
+          respond: () => ({ statusCode: 201, body: null }),
+        };
+      },
+    })),
+  );
+}
+
+/** A CreatePayment command for a new payment id. */
+export function newPayment(customerId: string, paymentMethodId = 'pm_card_visa'): PaymentCommand {
+  const paymentId = `pay_${randomBytes(6).toString('hex')}`;
+  return {
+    type: 'CreatePayment',
+    data: {
+      paymentId,
+      customerId,
+      paymentMethodId,
+      amount: 2000n,
+      currency: 'USD',
+      captureMethod: 'automatic',
+      offSession: false,
+      description: null,
+      metadata: {},
+      now: new Date().toISOString(),
+    },
+  };
 }

@@ -1,28 +1,143 @@
 // npm run bench:executor — a backlog of 10,000 payments through Kafka, the Stripe executor and the
 // simulator (no added latency), rate limiter off; then a backlog with the limiter at 100/s.
 // Last line: `executor: <n> payments/s unthrottled, limiter <u>% of 100/s, max 1s rate <r>/s`.
+//
+// Like production, the relay, the executor and the simulator each run in their own process (this
+// one only writes the backlog and watches): their work spreads over the cores, and the figures
+// count what each process costs. The simulator's side (its request log, intents and charges per
+// payment) is read over its inspection port.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { executeCommands, migrateToLatest, openDatabase, type CommandRequest } from '@payledger/event-store';
 import { decideCustomer, decidePayment, toStoredData } from '@payledger/ledger';
-import { loadRelayConfig, startRelay } from '@payledger/outbox-relay';
 import { paymentSummaryRows } from '@payledger/projections';
-import { loadExecutorConfig, startExecutor } from '@payledger/stripe-executor';
-import { StripeSimulator } from '@payledger/stripe-sim';
 import { startKafka, startPostgres, waitFor } from '@payledger/testkit';
 
 const PAYMENTS = Number(process.env['BENCH_PAYMENTS'] ?? 10_000);
 const LIMITED_PAYMENTS = Number(process.env['BENCH_LIMITED_PAYMENTS'] ?? 600);
+
 const log = (line: string): void => void process.stderr.write(`[bench:executor] ${line}\n`);
 const meta = { actor: 'bench', correlationId: 'bench', causationId: null };
+const entry = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+/** A child process of the bench, up once it printed a line matching `ready`. */
+interface Child {
+  readonly process: ChildProcess;
+  readonly match: RegExpMatchArray;
+}
+
+async function spawnChild(
+  name: string,
+  path: string,
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<Child> {
+  // BENCH_PROFILE_DIR: each child writes a V8 CPU profile there when it exits.
+  const profile = process.env['BENCH_PROFILE_DIR'];
+  const flags = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
+  const child = spawn(process.execPath, [...flags, entry(path)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    let seen = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const m = seen.match(ready);
+      if (m !== null) resolve(m);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before it was up`)));
+  });
+  child.stdout.resume();
+  return { process: child, match };
+}
+
+async function stopChild(child: Child): Promise<void> {
+  if (child.process.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.process.once('exit', resolve));
+  child.process.kill('SIGTERM');
+  await exited;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // After "pid (comm) ": state is field 3, utime 14, stime 15 (in 1/100 s).
+    const at = (n: number): number => Number(fields[n - 3] ?? 0);
+    return (at(14) + at(15)) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Processes as (pid, command line), read from /proc. */
+function processes(): { pid: number; cmdline: string }[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        return [
+          { pid: Number(d), cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ') },
+        ];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/**
+ * CPU seconds of this bench's PostgreSQL work: the backends connected to its database (the
+ * server is shared, other databases are someone else's) plus the server's own background
+ * processes (WAL writer, checkpointer, ...), which serve everyone.
+ */
+function postgresCpu(database: string): number {
+  return processes()
+    .filter(
+      ({ cmdline }) =>
+        cmdline.startsWith('postgres: ') &&
+        (cmdline.includes(` ${database} `) || !/\d+\.\d+\.\d+\.\d+\(\d+\)/.test(cmdline)),
+    )
+    .reduce((sum, { pid }) => sum + cpuSeconds(pid), 0);
+}
+
+/** CPU seconds of the Kafka broker listening on `broker` (other brokers may run on the machine). */
+function kafkaCpu(broker: string): number {
+  const port = broker.split(':').at(-1) ?? '';
+  return processes()
+    .filter(({ cmdline }) => cmdline.includes('kafka.Kafka '))
+    .filter(({ cmdline }) => {
+      try {
+        const properties = readFileSync(cmdline.trim().split(' ').at(-1) ?? '', 'utf8');
+        return new RegExp(`^listeners=.*:${port}(,|$)`, 'm').test(properties);
+      } catch {
+        return false;
+      }
+    })
+    .reduce((sum, { pid }) => sum + cpuSeconds(pid), 0);
+}
 
 const postgres = await startPostgres(log);
 const kafka = await startKafka(log);
-const sim = new StripeSimulator();
-const { port: simPort } = await sim.start();
+
+/** A fresh simulator per phase: its state (and heap) from one phase must not skew the next. */
+async function startSimulator(): Promise<{ child: Child; port: string; inspect: string }> {
+  const child = await spawnChild(
+    'stripe simulator',
+    'packages/stripe-sim/src/main.ts',
+    { STRIPE_SIM_PORT: '0', STRIPE_SIM_INSPECT_PORT: '0' },
+    /on http:\/\/127\.0\.0\.1:(\d+)[\s\S]*inspection on (http:\/\/127\.0\.0\.1:\d+)/,
+  );
+  return { child, port: child.match[1] ?? '', inspect: child.match[2] ?? '' };
+}
+const running: Child[] = [];
 try {
   const admin = new pg.Client({ connectionString: postgres.adminUrl });
   await admin.connect();
@@ -116,32 +231,82 @@ try {
     rate: number,
   ): Promise<{ seconds: number; callTimes: number[] }> {
     const ids = await backlog(topic, count);
-    const relay = await startRelay(
-      loadRelayConfig({
+    const sim = await startSimulator();
+    running.push(sim.child);
+    const simulator = sim.child;
+    const simRequests = async (from = 0): Promise<{ method: string; path: string; at: number }[]> =>
+      (await (await fetch(`${sim.inspect}/requests?from=${from}`)).json()) as never;
+    // Warm the fresh simulator up (its code runs interpreted at first, and slow early answers
+    // would skew when later requests reach it): customers only, no intents, not measured.
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, worker) => {
+        for (let i = 0; i < 250; i++) {
+          await fetch(`http://127.0.0.1:${sim.port}/v1/customers`, {
+            method: 'POST',
+            headers: {
+              authorization: 'Bearer sk_test_warmup',
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            body: `email=warmup${worker}-${i}%40example.com`,
+          }).then((r) => r.arrayBuffer());
+        }
+      }),
+    );
+    const warmUp = (await simRequests()).length;
+    const cpu0 = { postgres: postgresCpu(url.pathname.slice(1)), kafka: kafkaCpu(kafka.brokers[0] ?? '') };
+    const relay = await spawnChild(
+      'outbox relay',
+      'services/outbox-relay/src/main.ts',
+      {
         DATABASE_URL: url.toString(),
         KAFKA_BROKERS: kafka.brokers.join(','),
         LEDGER_EVENTS_TOPIC: topic,
         METRICS_PORT: '0',
         RELAY_BATCH_SIZE: '1000',
-      }),
+      },
+      /outbox relay up/,
     );
-    const firstRequest = sim.requests.length;
-    const t0 = performance.now();
-    const executor = await startExecutor(
-      loadExecutorConfig({
+    running.push(relay);
+    // A backlog in Kafka: the executor starts once the relay has published every payment.
+    const admin = new Kafka({ brokers: [...kafka.brokers], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await waitFor(
+      async () =>
+        (await admin.fetchTopicOffsets(topic).catch(() => [])).reduce((n, p) => n + Number(p.high), 0) >
+        count,
+      { timeoutMs: 120_000, intervalMs: 100, describe: () => `the relay did not publish ${count} payments` },
+    );
+    await admin.disconnect();
+    const executor = await spawnChild(
+      'stripe executor',
+      'services/stripe-executor/src/main.ts',
+      {
         DATABASE_URL: url.toString(),
         KAFKA_BROKERS: kafka.brokers.join(','),
         STRIPE_SECRET_KEY: 'sk_test_bench',
         STRIPE_API_HOST: '127.0.0.1',
-        STRIPE_API_PORT: String(simPort),
+        STRIPE_API_PORT: sim.port,
         STRIPE_API_PROTOCOL: 'http',
         STRIPE_RATE_PER_SECOND: String(rate),
         LEDGER_EVENTS_TOPIC: topic,
         EXECUTOR_GROUP_ID: `${topic}.executor`,
         EXECUTOR_CONCURRENCY: '12',
+        // The executor's own defaults otherwise (128 messages per partition, one write in flight);
+        // BENCH_EXECUTOR_<NAME> overrides EXECUTOR_<NAME> for experiments.
+        ...Object.fromEntries(
+          Object.entries(process.env).flatMap(([name, value]) =>
+            name.startsWith('BENCH_EXECUTOR_') && value !== undefined ? [[name.slice(6), value]] : [],
+          ),
+        ),
         METRICS_PORT: '0',
-      }),
+      },
+      /stripe executor up/,
     );
+    running.push(executor);
+    const self0 = cpuSeconds(process.pid);
+    const started = Date.now();
+    const progress: string[] = [];
+    const children0 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     await waitFor(
       async () => {
         const { rows } = await sql<{
@@ -149,19 +314,53 @@ try {
         }>`SELECT count(*) AS n FROM payment_summaries WHERE status = 'succeeded' AND payment_id = ANY(${ids})`.execute(
           db,
         );
-        return Number(rows[0]?.n) === ids.length;
+        const done = Number(rows[0]?.n);
+        // Progress by tenths (a tail slower than the rest shows here).
+        while (done >= ((progress.length + 1) * ids.length) / 10 && progress.length < 10)
+          progress.push(((Date.now() - started) / 1000).toFixed(1));
+        return done === ids.length;
       },
-      { timeoutMs: 900_000, intervalMs: 250, describe: () => `not all ${count} payments succeeded` },
+      { timeoutMs: 900_000, intervalMs: 100, describe: () => `not all ${count} payments succeeded` },
     );
+    const end = Date.now();
+    log(`succeeded by tenths, s after the executor was up: ${progress.join(' ')}`);
+    const children1 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
+    const self1 = cpuSeconds(process.pid);
+    const cpu1 = { postgres: postgresCpu(url.pathname.slice(1)), kafka: kafkaCpu(kafka.brokers[0] ?? '') };
+    await stopChild(executor);
+    await stopChild(relay);
+    const requests = await simRequests(warmUp);
     // From the first Stripe call (consumer group joined, work flowing) to the last payment recorded.
-    const first = sim.requests[firstRequest]?.at ?? Date.now();
-    const seconds = (Date.now() - first) / 1000 || (performance.now() - t0) / 1000;
-    await executor.close();
-    await relay.close();
-    const callTimes = sim.requests
-      .slice(firstRequest)
-      .filter((r) => r.path.startsWith('/v1/payment_intents'))
-      .map((r) => r.at);
+    const first = requests[0]?.at ?? end;
+    const seconds = (end - first) / 1000;
+    const perPayment = (s: number): string => `${((s * 1000) / count).toFixed(2)} ms`;
+    const [relayCpu, executorCpu, simCpu] = children1.map((c, i) => c - (children0[i] ?? 0)) as [
+      number,
+      number,
+      number,
+    ];
+    log(
+      `CPU per payment: executor ${perPayment(executorCpu)}, relay ${perPayment(relayCpu)}, ` +
+        `simulator ${perPayment(simCpu)}, PostgreSQL ${perPayment(cpu1.postgres - cpu0.postgres)}, ` +
+        `Kafka ${perPayment(cpu1.kafka - cpu0.kafka)}, bench (watching) ${perPayment(self1 - self0)}`,
+    );
+    // Stripe's side: exactly one PaymentIntent and one charge of the full amount per payment.
+    const onStripe = (await (await fetch(`${sim.inspect}/payments`)).json()) as Record<
+      string,
+      { intents: number; charges: number; amount: number }
+    >;
+    const wrong = ids.filter((id) => {
+      const p = onStripe[id];
+      return p === undefined || p.intents !== 1 || p.charges !== 1 || p.amount !== 2000;
+    });
+    if (wrong.length > 0) {
+      throw new Error(
+        `${wrong.length} payments do not hold exactly one intent and one 20.00 charge on Stripe, e.g. ` +
+          `${wrong[0]}: ${JSON.stringify(onStripe[wrong[0] ?? ''])}`,
+      );
+    }
+    await stopChild(simulator);
+    const callTimes = requests.filter((r) => r.path.startsWith('/v1/payment_intents')).map((r) => r.at);
     return { seconds, callTimes };
   }
 
@@ -177,21 +376,23 @@ try {
   const limited = await drain(`bench.executor.limited.${suffix}`, LIMITED_PAYMENTS, 100);
   const times = limited.callTimes.sort((a, b) => a - b);
   let maxWindow = 0;
+  let maxWindowAt = 0;
   for (let i = 0, j = 0; i < times.length; i++) {
     while ((times[j] as number) <= (times[i] as number) - 1000) j++;
+    if (i - j + 1 > maxWindow) maxWindowAt = ((times[i] as number) - (times[0] as number)) / 1000;
     maxWindow = Math.max(maxWindow, i - j + 1);
   }
   const span = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
   const utilisation = span > 0 ? (times.length - 1) / span / 100 : 0;
   log(
-    `limited: ${times.length} calls over ${span.toFixed(1)} s; machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    `limited: ${times.length} calls over ${span.toFixed(1)} s, busiest second ending ${maxWindowAt.toFixed(2)} s in; machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
   await db.destroy();
   console.log(
     `executor: ${unthrottled.toFixed(0)} payments/s unthrottled, limiter ${(utilisation * 100).toFixed(1)}% of 100/s, max 1s rate ${maxWindow}/s`,
   );
 } finally {
-  await sim.stop();
+  for (const child of running) await stopChild(child);
   await kafka.stop();
   await postgres.stop();
 }

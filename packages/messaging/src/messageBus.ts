@@ -49,7 +49,7 @@ export type MessageHandler = (message: IncomingMessage) => Promise<void>;
 
 /**
  * A consumer-group member. Each message of a partition goes to one member of the group, in offset
- * order, one at a time. A group's position in a partition moves past a message only after the
+ * order, one at a time (or, with `concurrencyPerPartition`, one at a time per key). A group's position in a partition moves past a message only after the
  * handler resolved for it. A handler that throws gets the same message again after a delay (200 ms,
  * doubling up to 5 s by default) and nothing after it on that partition comes first: a message is
  * never skipped, so a handler that must give up (dead-letter) does so itself, then resolves.
@@ -71,6 +71,14 @@ export interface ConsumerOptions {
   readonly sessionTimeoutMs?: number;
   /** Partitions this member handles at once (order stays per partition); default 1. */
   readonly concurrency?: number;
+  /**
+   * Messages of one partition handled at once, default 1. Above 1, messages with different keys
+   * run concurrently while one key's messages still go one at a time in offset order (a message
+   * waits for every earlier message of its key). The position still moves only past a contiguous
+   * run of handled messages, and a failed handler is still handed its message again in place: its
+   * later messages of the same key wait, other keys go on. Adapters may handle fewer at once.
+   */
+  readonly concurrencyPerPartition?: number;
   /** First wait before a failed message is handed over again; doubles per failure. Default 200 ms. */
   readonly retryDelayMs?: number;
   /** Upper bound of that wait; default 5 s. */

@@ -73,30 +73,57 @@ export class TokenBucket {
   readonly #minGapMs: number;
   readonly #grants: number[] = [];
   #last = -Infinity;
-  /** The window is a little over a second: requests reach Stripe with some jitter after the grant. */
-  readonly #windowMs = 1025;
+  /**
+   * The window is a little over a second: requests reach Stripe with some jitter after the grant
+   * (measured against the simulator in another process on a loaded 2-core machine: up to ~30 ms at
+   * a cold start). 30 ms of margin costs 2.9 % of the rate.
+   */
+  readonly #windowMs = 1030;
+  /** Callers waiting for a grant, first come first served; one timer serves them all. */
+  readonly #waiting: (() => void)[] = [];
+  #timer: NodeJS.Timeout | null = null;
 
   constructor(perSecond: number) {
     this.#perSecond = perSecond;
     this.#minGapMs = 500 / perSecond;
   }
 
+  /** Resolves once the call may go out; returns how long it waited (ms). */
   async acquire(): Promise<number> {
     const started = performance.now();
-    for (;;) {
-      const now = performance.now();
-      while (this.#grants.length > 0 && (this.#grants[0] as number) <= now - this.#windowMs)
-        this.#grants.shift();
-      const windowFree = this.#grants.length < this.#perSecond;
-      const gapFree = now - this.#last >= this.#minGapMs;
-      if (windowFree && gapFree) {
-        this.#grants.push(now);
-        this.#last = now;
-        return now - started;
-      }
-      const waitWindow = windowFree ? 0 : (this.#grants[0] as number) + this.#windowMs - now;
-      const waitGap = gapFree ? 0 : this.#last + this.#minGapMs - now;
-      await new Promise((r) => setTimeout(r, Math.max(1, waitWindow, waitGap)));
-    }
+    if (this.#waiting.length === 0 && this.#grant(started)) return 0;
+    // One queue and one timer instead of a timer per waiter: hundreds of waiting calls would
+    // otherwise all wake up on every free slot and all but one go back to sleep.
+    await new Promise<void>((resolve) => {
+      this.#waiting.push(resolve);
+      this.#schedule();
+    });
+    return performance.now() - started;
+  }
+
+  /** Takes a grant at `now` if the window and the gap allow it. */
+  #grant(now: number): boolean {
+    while (this.#grants.length > 0 && (this.#grants[0] as number) <= now - this.#windowMs)
+      this.#grants.shift();
+    if (this.#grants.length >= this.#perSecond || now - this.#last < this.#minGapMs) return false;
+    this.#grants.push(now);
+    this.#last = now;
+    return true;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== null || this.#waiting.length === 0) return;
+    const now = performance.now();
+    const waitWindow =
+      this.#grants.length < this.#perSecond ? 0 : (this.#grants[0] as number) + this.#windowMs - now;
+    const waitGap = this.#last + this.#minGapMs - now;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        while (this.#waiting.length > 0 && this.#grant(performance.now())) this.#waiting.shift()?.();
+        this.#schedule();
+      },
+      Math.max(1, waitWindow, waitGap),
+    );
   }
 }

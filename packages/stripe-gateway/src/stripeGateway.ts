@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import Stripe from 'stripe';
 import { classify, type GatewayFailure, type RawStripeFailure } from './errorMap.ts';
 import { backoffDelay, CircuitBreaker, TokenBucket } from './resilience.ts';
@@ -15,6 +17,11 @@ export interface GatewayOptions {
   readonly maxAttempts?: number;
   readonly backoffBaseMs?: number;
   readonly backoffCapMs?: number;
+  /**
+   * Connections kept open to Stripe (default 64). Calls beyond it queue for a free connection
+   * instead of opening (and then closing) one each: many payments in flight must not churn sockets.
+   */
+  readonly maxConnections?: number;
   /** Client-side rate limit; default 25/s for test keys, 100/s for live keys; 0 = off. */
   readonly ratePerSecond?: number;
   readonly breaker?: CircuitBreaker;
@@ -111,13 +118,19 @@ export class StripeGateway {
 
   constructor(options: GatewayOptions) {
     this.#options = options;
+    const sockets = options.maxConnections ?? 64;
+    const agentOptions = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets };
     this.#stripe = new Stripe(options.secretKey, {
       maxNetworkRetries: 0,
+      httpAgent: options.protocol === 'http' ? new HttpAgent(agentOptions) : new HttpsAgent(agentOptions),
       timeout: options.timeoutMs ?? 10_000,
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
       appInfo: { name: 'payment-ledger' },
+      // Its request telemetry (latency of the previous call in a header) costs CPU on every call and, on a
+      // busy executor, overflows its buffer ("Request metrics buffer is full"); we have our own.
+      telemetry: false,
     });
     this.breaker = options.breaker ?? new CircuitBreaker();
     const rate = options.ratePerSecond ?? (options.secretKey.includes('_live_') ? 100 : 25);

@@ -187,6 +187,11 @@ export class StripeSimulator {
     }));
   }
 
+  /** Every PaymentIntent, in creation order. */
+  intents(): Obj[] {
+    return [...this.#intents.values()];
+  }
+
   /** PaymentIntents whose metadata.ledger_payment_id is `paymentId`. */
   intentsFor(paymentId: string): Obj[] {
     return [...this.#intents.values()].filter(
@@ -208,6 +213,8 @@ export class StripeSimulator {
   // ---------------------------------------------------------------------------------------------
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // When the request arrived (its head was parsed), before waiting for its body.
+    const arrived = this.clock.now();
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
@@ -215,7 +222,7 @@ export class StripeSimulator {
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const key = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : null;
-    this.requests.push({ method, path, idempotencyKey: key, at: this.clock.now() });
+    this.requests.push({ method, path, idempotencyKey: key, at: arrived });
     const requestId = `req_${randomBytes(7).toString('hex')}`;
     const send = (status: number, payload: Obj, headers: Record<string, string> = {}): void => {
       res.writeHead(status, {

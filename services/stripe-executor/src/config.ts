@@ -26,6 +26,14 @@ const Environment = z.object({
   /** A dead executor's partitions move to a live one after this long (broker minimum 6 s). */
   /** Partitions handled at once (per-payment order is kept: a payment lives on one partition). */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Messages of one partition handled at once: different payments overlap, one payment stays in order. */
+  EXECUTOR_CONCURRENCY_PER_PARTITION: z.coerce.number().int().min(1).max(256).default(128),
+  /** Most ledger writes committed together in one transaction (group commit). */
+  EXECUTOR_WRITE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Group-commit transactions in flight at once. */
+  EXECUTOR_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(1),
+  /** PostgreSQL connections of the executor (reads, group-committed writes, inbox rows). */
+  EXECUTOR_DB_POOL_SIZE: z.coerce.number().int().min(2).max(64).default(6),
   EXECUTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
@@ -52,6 +60,10 @@ export type ExecutorConfig = Readonly<{
   maxDeliveries: number;
   sessionTimeoutMs: number;
   concurrency: number;
+  concurrencyPerPartition: number;
+  dbPoolSize: number;
+  writeBatch: number;
+  writesInFlight: number;
   metricsHost: string;
   metricsPort: number;
 }>;
@@ -82,6 +94,10 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Exe
     maxDeliveries: e.EXECUTOR_MAX_DELIVERIES,
     sessionTimeoutMs: e.EXECUTOR_SESSION_TIMEOUT_MS,
     concurrency: e.EXECUTOR_CONCURRENCY,
+    concurrencyPerPartition: e.EXECUTOR_CONCURRENCY_PER_PARTITION,
+    dbPoolSize: e.EXECUTOR_DB_POOL_SIZE,
+    writeBatch: e.EXECUTOR_WRITE_BATCH,
+    writesInFlight: e.EXECUTOR_WRITES_IN_FLIGHT,
     metricsHost: e.METRICS_HOST,
     metricsPort: e.METRICS_PORT,
   });

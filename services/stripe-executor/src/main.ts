@@ -19,7 +19,9 @@ export async function startExecutor(
   bus?: MessageBus,
   shared?: { db: Kysely<Database> },
 ): Promise<RunningExecutor> {
-  const db = shared?.db ?? (await openDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: 4 }));
+  const db =
+    shared?.db ??
+    (await openDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: config.dbPoolSize }));
   if (shared === undefined) await migrateToLatest(db);
   const metrics = createExecutorMetrics();
   const gateway = new StripeGateway({
@@ -51,6 +53,8 @@ export async function startExecutor(
     deadLetterTopic: config.deadLetterTopic,
     maxDeliveries: config.maxDeliveries,
     eventsTopic: config.eventsTopic,
+    maxWriteBatch: config.writeBatch,
+    maxWritesInFlight: config.writesInFlight,
     log: (message) => console.error(`[stripe-executor] ${message}`),
   });
   const consumer = messageBus.consumer({
@@ -59,6 +63,7 @@ export async function startExecutor(
     fromBeginning: true,
     sessionTimeoutMs: config.sessionTimeoutMs,
     concurrency: config.concurrency,
+    concurrencyPerPartition: config.concurrencyPerPartition,
   });
   await consumer.run((message) => executor.handle(message));
   const server: Server = createServer((req, res) => {

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import {
-  executeCommands,
+  CommandBatcher,
   readStream,
   type CommandRequest,
   type Database,
@@ -9,6 +9,7 @@ import {
 import {
   decideCustomer,
   decidePayment,
+  evolvePayment,
   toStoredData,
   type CustomerEvent,
   type CustomerOutcome,
@@ -26,6 +27,7 @@ import {
   type StripeGateway,
 } from '@payledger/stripe-gateway';
 import type { ExecutorMetrics } from './executorMetrics.ts';
+import { MessageReads } from './messageReads.ts';
 
 /** Stripe may forget an idempotency key after 24 h: an older submission is looked up first. */
 export const KEY_RETENTION_MS = 24 * 3600 * 1000;
@@ -44,6 +46,9 @@ const HANDLED = new Set([
 export class TransientError extends Error {
   override name = 'TransientError';
 }
+
+/** A stream's history as this message's handling last saw it: refreshed by each of its writes. */
+type History = readonly StoredEvent[];
 
 interface Envelope {
   eventId: string;
@@ -64,6 +69,10 @@ export interface ExecutorDeps {
   readonly eventsTopic: string;
   readonly now?: () => Date;
   readonly log?: (message: string) => void;
+  /** Most ledger writes committed together in one transaction (group commit); default 500. */
+  readonly maxWriteBatch?: number;
+  /** Write transactions in flight at once, each holding a connection; default 1. */
+  readonly maxWritesInFlight?: number;
 }
 
 /**
@@ -76,9 +85,24 @@ export interface ExecutorDeps {
 export class StripeExecutor {
   readonly #deps: ExecutorDeps;
   readonly #deliveries = new Map<string, number>();
+  readonly #writes: CommandBatcher;
+  readonly #reads: MessageReads;
+  /** Ledger customer -> Stripe customer: immutable once recorded (the first one recorded wins). */
+  readonly #stripeCustomers = new Map<string, string>();
+  /** Lookups (and creates) in progress, so concurrent payments of one customer share one. */
+  readonly #customerLookups = new Map<string, Promise<string | null>>();
 
   constructor(deps: ExecutorDeps) {
     this.#deps = deps;
+    // Group commit: the outcomes of many payments in flight share one transaction and one fsync;
+    // each command is still decided alone on its stream's locked history and acked after COMMIT.
+    this.#writes = new CommandBatcher(deps.db, {
+      topic: deps.eventsTopic,
+      summarize: paymentSummaryRows,
+      maxBatch: deps.maxWriteBatch ?? 500,
+      maxInFlight: deps.maxWritesInFlight ?? 1,
+    });
+    this.#reads = new MessageReads(deps.db);
   }
 
   /** The consumer's handler: resolves when the message is durably handled (or dead-lettered). */
@@ -86,20 +110,16 @@ export class StripeExecutor {
     const type = message.headers['event-type'] ?? '';
     if (!HANDLED.has(type)) return;
     const envelope = JSON.parse(message.value) as Envelope;
-    const { db, metrics } = this.#deps;
-    const seen = await db
-      .selectFrom('executor_inbox')
-      .select('event_id')
-      .where('event_id', '=', envelope.eventId)
-      .executeTakeFirst();
-    if (seen !== undefined) {
+    const { metrics } = this.#deps;
+    const { seen, history } = await this.#reads.load(envelope.eventId, envelope.streamId);
+    if (seen) {
       metrics.handled.inc({ result: 'duplicate' });
       return;
     }
     const deliveries = (this.#deliveries.get(envelope.eventId) ?? 0) + 1;
     this.#deliveries.set(envelope.eventId, deliveries);
     try {
-      await this.#dispatch(envelope);
+      await this.#dispatch(envelope, history);
       this.#deliveries.delete(envelope.eventId);
       metrics.handled.inc({ result: 'applied' });
     } catch (error) {
@@ -128,16 +148,16 @@ export class StripeExecutor {
     }
   }
 
-  async #dispatch(e: Envelope): Promise<void> {
+  async #dispatch(e: Envelope, history: History): Promise<void> {
     switch (e.type) {
       case 'PaymentCreated.v1':
-        return await this.#charge(e);
+        return await this.#charge(e, history);
       case 'PaymentCaptureRequested.v1':
-        return await this.#capture(e);
+        return await this.#capture(e, history);
       case 'PaymentCancelRequested.v1':
-        return await this.#cancel(e);
+        return await this.#cancel(e, history);
       case 'RefundRequested.v1':
-        return await this.#refund(e);
+        return await this.#refund(e, history);
       case 'CustomerRegistered.v1':
         await this.#stripeCustomer(e.streamId);
         return await this.#markHandled(e, 'applied');
@@ -150,9 +170,10 @@ export class StripeExecutor {
 
   // --- payments ---------------------------------------------------------------------------------
 
-  async #charge(e: Envelope): Promise<void> {
+  async #charge(e: Envelope, loaded: History): Promise<void> {
     const paymentId = e.streamId;
-    let state = await this.#payment(paymentId);
+    let history = loaded;
+    let state = foldPayment(history);
     if (state.status !== 'pending' || state.unknownOutcome !== null)
       return await this.#markHandled(e, 'skipped');
     if (state.cancelRequested && state.intentId === null) {
@@ -164,22 +185,26 @@ export class StripeExecutor {
         'applied',
       );
     }
-    if (state.intentId === null && (await this.#submittedBeforeRetention(paymentId, 'create_intent'))) {
+    if (state.intentId === null && this.#submittedBeforeRetention(history, 'create_intent')) {
       // Stripe may have forgotten the key: look for the intent before creating one.
       const found = await this.#deps.gateway.findIntents(paymentId);
       if (!found.ok) throw new TransientError(`search intents of ${paymentId}: ${found.failure.message}`);
       const existing = found.value[0];
       if (existing !== undefined) {
-        await this.#record(paymentId, {
-          type: 'RecordIntentCreated',
-          data: { paymentId, intentId: existing.id, now: this.#now() },
-        });
-        state = await this.#payment(paymentId);
+        history = await this.#recordSteps(paymentId, [
+          () => ({
+            type: 'RecordIntentCreated',
+            data: { paymentId, intentId: existing.id, now: this.#now() },
+          }),
+        ]);
+        state = foldPayment(history);
       }
     }
     if (state.intentId === null) {
       const customer = state.customerId === null ? null : await this.#stripeCustomer(state.customerId);
-      const attempt = await this.#submit(paymentId, state, 'create_intent');
+      const submitted = await this.#submit(paymentId, history, 'create_intent');
+      history = submitted.history;
+      state = foldPayment(history);
       const created = await this.#deps.gateway.createPaymentIntent(
         {
           paymentId,
@@ -190,24 +215,30 @@ export class StripeExecutor {
           captureMethod: state.captureMethod ?? 'automatic',
           description: state.description,
         },
-        idempotencyKey(paymentId, 'create_intent', attempt),
+        idempotencyKey(paymentId, 'create_intent', submitted.attempt),
       );
       if (!created.ok)
-        return await this.#paymentFailure(e, paymentId, 'create_intent', attempt, created.failure);
-      await this.#record(paymentId, {
-        type: 'RecordIntentCreated',
-        data: { paymentId, intentId: created.value.id, now: this.#now() },
-      });
-      state = await this.#payment(paymentId);
+        return await this.#paymentFailure(e, paymentId, 'create_intent', submitted.attempt, created.failure);
+      // The intent id and the submission of the call that follows it (confirm, or cancel when a
+      // cancel arrived meanwhile) in one transaction: both are decided on the locked history, so
+      // the submission is durable before that call as before, one commit sooner.
+      const intentId = created.value.id;
+      const now = this.#now();
+      history = await this.#recordSteps(paymentId, [
+        () => ({ type: 'RecordIntentCreated', data: { paymentId, intentId, now } }),
+        (after) => nextSubmission(paymentId, after, now),
+      ]);
     }
-    await this.#confirm(e, paymentId, state);
+    await this.#confirm(e, paymentId, history);
   }
 
-  async #confirm(e: Envelope, paymentId: string, state: PaymentState): Promise<void> {
+  async #confirm(e: Envelope, paymentId: string, loaded: History): Promise<void> {
+    let history = loaded;
+    const state = foldPayment(history);
     const intentId = state.intentId as string;
     if (state.cancelRequested) {
       // A cancel arrived between create and confirm: cancel the intent instead of confirming it.
-      const attempt = await this.#submit(paymentId, state, 'cancel');
+      const { attempt } = await this.#submit(paymentId, history, 'cancel');
       const canceled = await this.#deps.gateway.cancelPaymentIntent(
         intentId,
         idempotencyKey(paymentId, 'cancel', attempt),
@@ -217,7 +248,7 @@ export class StripeExecutor {
       return await this.#applyIntent(e, paymentId, canceled.value);
     }
     let forced: number | undefined;
-    if (await this.#submittedBeforeRetention(paymentId, 'confirm')) {
+    if (this.#submittedBeforeRetention(history, 'confirm')) {
       // The confirm key may be forgotten by now: retrieve first, and only confirm what still needs it.
       const current = await this.#deps.gateway.retrievePaymentIntent(intentId);
       if (!current.ok) throw new TransientError(`retrieve ${intentId}: ${current.failure.message}`);
@@ -229,7 +260,9 @@ export class StripeExecutor {
       }
       forced = (state.attempts['confirm'] ?? 0) + 1;
     }
-    let attempt = await this.#submit(paymentId, state, 'confirm', forced);
+    const submitted = await this.#submit(paymentId, history, 'confirm', forced);
+    history = submitted.history;
+    let attempt = submitted.attempt;
     for (;;) {
       const result = await this.#deps.gateway.confirmPaymentIntent(
         intentId,
@@ -239,7 +272,9 @@ export class StripeExecutor {
       if (result.ok) return await this.#applyIntent(e, paymentId, result.value);
       // processing_error: Stripe suggests one more try, as a new attempt with a new key.
       if (result.failure.retryWithNewAttempt && attempt === 1) {
-        attempt = await this.#submit(paymentId, await this.#payment(paymentId), 'confirm', 2);
+        const again = await this.#submit(paymentId, history, 'confirm', 2);
+        history = again.history;
+        attempt = again.attempt;
         continue;
       }
       return await this.#paymentFailure(e, paymentId, 'confirm', attempt, result.failure, intentId);
@@ -409,12 +444,12 @@ export class StripeExecutor {
     }
   }
 
-  async #capture(e: Envelope): Promise<void> {
+  async #capture(e: Envelope, history: History): Promise<void> {
     const paymentId = e.streamId;
-    const state = await this.#payment(paymentId);
+    const state = foldPayment(history);
     if (state.status !== 'authorized' || state.intentId === null || state.captureRequested === null)
       return await this.#markHandled(e, 'skipped');
-    const attempt = await this.#submit(paymentId, state, 'capture');
+    const { attempt } = await this.#submit(paymentId, history, 'capture');
     const result = await this.#deps.gateway.capturePaymentIntent(
       state.intentId,
       Number(state.captureRequested),
@@ -433,9 +468,9 @@ export class StripeExecutor {
     );
   }
 
-  async #cancel(e: Envelope): Promise<void> {
+  async #cancel(e: Envelope, history: History): Promise<void> {
     const paymentId = e.streamId;
-    const state = await this.#payment(paymentId);
+    const state = foldPayment(history);
     if (state.status === 'canceled' || state.status === 'failed' || state.status === 'succeeded')
       return await this.#markHandled(e, 'skipped');
     if (state.intentId === null) {
@@ -447,7 +482,7 @@ export class StripeExecutor {
         'applied',
       );
     }
-    const attempt = await this.#submit(paymentId, state, 'cancel');
+    const { attempt } = await this.#submit(paymentId, history, 'cancel');
     const result = await this.#deps.gateway.cancelPaymentIntent(
       state.intentId,
       idempotencyKey(paymentId, 'cancel', attempt),
@@ -457,14 +492,14 @@ export class StripeExecutor {
     await this.#applyIntent(e, paymentId, result.value);
   }
 
-  async #refund(e: Envelope): Promise<void> {
+  async #refund(e: Envelope, history: History): Promise<void> {
     const paymentId = e.streamId;
     const refundId = String(e.data['refundId']);
-    const state = await this.#payment(paymentId);
+    const state = foldPayment(history);
     const amount = state.pendingRefunds[refundId];
     if (amount === undefined || state.intentId === null) return await this.#markHandled(e, 'skipped');
     const operation: StripeOperation = `refund:${refundId}`;
-    const attempt = await this.#submit(paymentId, state, operation);
+    const { attempt } = await this.#submit(paymentId, history, operation);
     const result = await this.#deps.gateway.createRefund(
       { intentId: state.intentId, amount: Number(amount), refundId },
       idempotencyKey(paymentId, operation, attempt),
@@ -509,11 +544,29 @@ export class StripeExecutor {
 
   // --- customers --------------------------------------------------------------------------------
 
-  /** The Stripe customer of a ledger customer, created (idempotently) when missing. */
+  /**
+   * The Stripe customer of a ledger customer, created (idempotently) when missing. Cached once
+   * known: the first Stripe customer recorded for a ledger customer is the one for good.
+   */
   async #stripeCustomer(customerId: string): Promise<string | null> {
-    const state = foldCustomer(await readStream(this.#deps.db, customerId));
+    const known = this.#stripeCustomers.get(customerId);
+    if (known !== undefined) return known;
+    let lookup = this.#customerLookups.get(customerId);
+    if (lookup === undefined) {
+      lookup = this.#lookUpStripeCustomer(customerId).finally(() => this.#customerLookups.delete(customerId));
+      this.#customerLookups.set(customerId, lookup);
+    }
+    return await lookup;
+  }
+
+  async #lookUpStripeCustomer(customerId: string): Promise<string | null> {
+    const history = await readStream(this.#deps.db, customerId);
+    const state = foldCustomer(history);
     if (!state.exists) return null;
-    if (state.stripeCustomerId !== null) return state.stripeCustomerId;
+    if (state.stripeCustomerId !== null) {
+      this.#stripeCustomers.set(customerId, state.stripeCustomerId);
+      return state.stripeCustomerId;
+    }
     const created = await this.#deps.gateway.createCustomer(
       { ledgerCustomerId: customerId, email: state.email ?? '', name: state.name },
       idempotencyKey(customerId, 'create_customer', 1),
@@ -522,11 +575,16 @@ export class StripeExecutor {
       throw new TransientError(
         `create customer ${customerId}: ${created.failure.code}: ${created.failure.message}`,
       );
-    await this.#recordCustomer(customerId, {
-      type: 'RecordStripeCustomer',
-      data: { customerId, stripeCustomerId: created.value.id, now: this.#now() },
-    });
-    return created.value.id;
+    const recorded = foldCustomer(
+      await this.#recordCustomer(customerId, {
+        type: 'RecordStripeCustomer',
+        data: { customerId, stripeCustomerId: created.value.id, now: this.#now() },
+      }),
+    );
+    // Whoever recorded first wins (a concurrent executor may have): use what the ledger holds.
+    const id = recorded.stripeCustomerId ?? created.value.id;
+    this.#stripeCustomers.set(customerId, id);
+    return id;
   }
 
   async #attach(e: Envelope): Promise<void> {
@@ -563,46 +621,43 @@ export class StripeExecutor {
 
   // --- ledger writes ----------------------------------------------------------------------------
 
-  /** True when the last submission of `operation` is older than Stripe's key retention. */
-  async #submittedBeforeRetention(paymentId: string, operation: StripeOperation): Promise<boolean> {
-    const history = await readStream(this.#deps.db, paymentId);
-    const last = [...history]
-      .reverse()
-      .find((ev) => ev.type === 'PaymentSubmitted' && ev.data['operation'] === operation);
+  /** True when the last submission of `operation` in `history` is older than Stripe's key retention. */
+  #submittedBeforeRetention(history: History, operation: StripeOperation): boolean {
+    const last = history.findLast(
+      (ev) => ev.type === 'PaymentSubmitted' && ev.data['operation'] === operation,
+    );
     if (last === undefined) return false;
     const now = this.#deps.now?.() ?? new Date();
     return now.getTime() - Date.parse(String(last.data['at'])) > KEY_RETENTION_MS;
   }
 
-  async #payment(paymentId: string): Promise<PaymentState> {
-    return foldPayment(await readStream(this.#deps.db, paymentId));
-  }
-
   /**
-   * Records the call about to be made and returns its attempt number: the last submitted attempt
-   * when it has no outcome yet (a crash or redelivery: same key), else a new one. A submission
-   * older than Stripe's key retention is looked up by the caller's retrieve-first rule.
+   * Records the call about to be made and returns its attempt number (and the history after it):
+   * the last submitted attempt when it has no outcome yet (a crash or redelivery: same key), else
+   * a new one. Resolves only once the submission is committed: record, then call.
    */
   async #submit(
     paymentId: string,
-    state: PaymentState,
+    history: History,
     operation: StripeOperation,
     forced?: number,
-  ): Promise<number> {
-    const last = state.attempts[operation];
+  ): Promise<{ attempt: number; history: History }> {
+    const last = foldPayment(history).attempts[operation];
     const attempt = forced ?? last ?? 1;
-    if (last === attempt) return attempt;
-    await this.#record(paymentId, {
-      type: 'RecordSubmission',
-      data: {
-        paymentId,
-        operation,
-        attempt,
-        idempotencyKey: idempotencyKey(paymentId, operation, attempt),
-        now: this.#now(),
-      },
-    });
-    return attempt;
+    if (last === attempt) return { attempt, history };
+    const after = await this.#recordSteps(paymentId, [
+      () => ({
+        type: 'RecordSubmission',
+        data: {
+          paymentId,
+          operation,
+          attempt,
+          idempotencyKey: idempotencyKey(paymentId, operation, attempt),
+          now: this.#now(),
+        },
+      }),
+    ]);
+    return { attempt, history: after };
   }
 
   /** Appends a payment outcome (none = just mark handled); with `handled`, its inbox row joins the transaction. */
@@ -612,18 +667,48 @@ export class StripeExecutor {
     handled?: Envelope,
     result = 'applied',
   ): Promise<void> {
-    await this.#append(paymentId, 'payment', outcome?.type ?? 'none', handled, result, (history) =>
-      outcome === null ? [] : decidePayment(outcome, foldPayment(history)),
-    );
+    await this.#recordSteps(paymentId, outcome === null ? [] : [() => outcome], handled, result);
   }
 
-  async #recordCustomer(customerId: string, outcome: CustomerOutcome, handled?: Envelope): Promise<void> {
-    await this.#append(customerId, 'customer', outcome.type, handled, 'applied', (history) =>
+  /**
+   * Appends outcomes decided one after another in ONE command on the stream's locked history,
+   * each step seeing the state left by the ones before it (a step may return null: nothing).
+   * Returns the stream's history after the command: what it was decided on plus what it appended.
+   */
+  async #recordSteps(
+    paymentId: string,
+    steps: readonly ((state: PaymentState) => PaymentOutcome | null)[],
+    handled?: Envelope,
+    result = 'applied',
+  ): Promise<History> {
+    const fingerprint = steps.length === 0 ? 'none' : 'steps';
+    return await this.#append(paymentId, 'payment', fingerprint, handled, result, (history) => {
+      let state = foldPayment(history);
+      const events: PaymentEvent[] = [];
+      for (const step of steps) {
+        const outcome = step(state);
+        if (outcome === null) continue;
+        for (const ev of decidePayment(outcome, state)) {
+          events.push(ev);
+          state = evolvePayment(state, ev);
+        }
+      }
+      return events;
+    });
+  }
+
+  async #recordCustomer(customerId: string, outcome: CustomerOutcome, handled?: Envelope): Promise<History> {
+    return await this.#append(customerId, 'customer', outcome.type, handled, 'applied', (history) =>
       decideCustomer(outcome, foldCustomer(history)),
     );
   }
 
-  /** One outcome appended as the executor, decided on the stream's latest history. */
+  /**
+   * One command appended as the executor through the group commit, decided on the stream's
+   * latest (locked) history; with `handled`, the message's inbox row is written in the same
+   * transaction exactly when the command succeeds. Resolves after COMMIT with the stream's history
+   * after the command; rejects with the command's error (nothing of it was written).
+   */
   async #append(
     streamId: string,
     streamType: 'payment' | 'customer',
@@ -631,7 +716,9 @@ export class StripeExecutor {
     handled: Envelope | undefined,
     result: string,
     decide: (history: readonly StoredEvent[]) => readonly (PaymentEvent | CustomerEvent)[],
-  ): Promise<void> {
+  ): Promise<History> {
+    // The history the command was decided on, as executeCommands handed it over under the lock.
+    let decidedOn: readonly StoredEvent[] = [];
     const request: CommandRequest = {
       caller: 'stripe-executor',
       idempotencyKey: null,
@@ -643,23 +730,25 @@ export class StripeExecutor {
         correlationId: handled?.metadata.correlationId ?? streamId,
         causationId: handled?.eventId ?? null,
       },
-      decide: (history) => ({
-        events: decide(history).map((ev) => ({ type: ev.type, data: toStoredData(ev) })),
-        respond: () => ({ statusCode: 200, body: null }),
-      }),
+      decide: (history) => {
+        decidedOn = history;
+        return {
+          events: decide(history).map((ev) => ({ type: ev.type, data: toStoredData(ev) })),
+          respond: () => ({ statusCode: 200, body: null }),
+        };
+      },
+      inbox:
+        handled === undefined
+          ? undefined
+          : {
+              eventId: handled.eventId,
+              eventType: handled.type,
+              streamId: handled.streamId,
+              outcome: result,
+            },
     };
-    await this.#write(request, handled, result);
-  }
-
-  async #write(request: CommandRequest, handled: Envelope | undefined, result: string): Promise<void> {
-    const [settled] = await executeCommands(this.#deps.db, [request], {
-      topic: this.#deps.eventsTopic,
-      summarize: paymentSummaryRows,
-      ...(handled !== undefined
-        ? { afterWrite: (trx: Transaction<Database>) => insertInbox(trx, handled, result) }
-        : {}),
-    });
-    if (settled !== undefined && !settled.ok) throw settled.error;
+    const settled = await this.#writes.submit(request);
+    return settled.kind === 'applied' ? [...decidedOn, ...settled.events] : decidedOn;
   }
 
   async #markHandled(e: Envelope, result: string): Promise<void> {
@@ -677,4 +766,25 @@ async function insertInbox(trx: Transaction<Database>, e: Envelope, outcome: str
     .values({ event_id: e.eventId, event_type: e.type, stream_id: e.streamId, outcome })
     .onConflict((oc) => oc.column('event_id').doNothing())
     .execute();
+}
+
+/**
+ * The submission of the call that follows an intent's creation: cancel if a cancel was requested
+ * meanwhile, else confirm; the attempt is the last one without an outcome, else the first.
+ */
+function nextSubmission(paymentId: string, state: PaymentState, now: string): PaymentOutcome | null {
+  const operation: StripeOperation = state.cancelRequested ? 'cancel' : 'confirm';
+  const last = state.attempts[operation];
+  const attempt = last ?? 1;
+  if (last === attempt) return null;
+  return {
+    type: 'RecordSubmission',
+    data: {
+      paymentId,
+      operation,
+      attempt,
+      idempotencyKey: idempotencyKey(paymentId, operation, attempt),
+      now,
+    },
+  };
 }

@@ -10,8 +10,19 @@ const bus = new KafkaBus({ brokers: testBrokers(), clientId: 'messaging-int', lo
 afterAll(() => bus.close());
 
 const running: Consumer[] = [];
-async function consume(groupId: string, topic: string, handler: MessageHandler): Promise<Consumer> {
-  const consumer = bus.consumer({ groupId, topics: [topic], retryDelayMs: 100, maxRetryDelayMs: 400 });
+async function consume(
+  groupId: string,
+  topic: string,
+  handler: MessageHandler,
+  concurrencyPerPartition = 1,
+): Promise<Consumer> {
+  const consumer = bus.consumer({
+    groupId,
+    topics: [topic],
+    retryDelayMs: 100,
+    maxRetryDelayMs: 400,
+    concurrencyPerPartition,
+  });
   running.push(consumer);
   await consumer.run(handler);
   return consumer;
@@ -189,5 +200,169 @@ describe('kafka bus', () => {
     });
     await consumer.stop();
     expect(seen).toEqual(['before', 'after']);
+  });
+
+  it('handles keys concurrently within a partition, one key still in order, and commits it all', async () => {
+    const topic = await createTestTopic('messaging.perkey', 1);
+    const group = `${topic}.group`;
+    const keys = Array.from({ length: 10 }, (_, i) => `pay_${i}`);
+    const publisher = bus.publisher();
+    // One key after another (pay_0's 20 messages, then pay_1's, ...), one partition, one batch:
+    // a consumer that ran one key's messages at once would start several of pay_0's together.
+    await publisher.publish(
+      keys.flatMap((key) => Array.from({ length: 20 }, (_, seq) => message(topic, String(seq), key))),
+    );
+    await publisher.disconnect();
+    const seen: IncomingMessage[] = [];
+    const running = new Set<string>();
+    const overlapped: string[] = [];
+    // pay_0's first message waits until another key's message has started: only possible if
+    // keys overlap (with one message at a time it would wait forever and the test time out).
+    let otherStarted!: () => void;
+    const other = new Promise<void>((resolve) => (otherStarted = resolve));
+    const consumer = await consume(
+      group,
+      topic,
+      async (m) => {
+        const key = m.key ?? '';
+        if (running.has(key)) overlapped.push(key);
+        running.add(key);
+        if (key !== 'pay_0') otherStarted();
+        if (key === 'pay_0' && m.value === '0') await other;
+        // A turn of the event loop: room for other messages to start meanwhile.
+        await new Promise((resolve) => setImmediate(resolve));
+        seen.push(m);
+        running.delete(key);
+      },
+      8,
+    );
+    await waitFor(async () => (await committed(group, topic)).get(0) === '200', {
+      timeoutMs: 30_000,
+      describe: () => `handled ${seen.length} of 200`,
+    });
+    await consumer.stop();
+    expect(overlapped).toEqual([]); // never two messages of one key at once
+    expect(seen).toHaveLength(200);
+    for (const key of keys) {
+      expect(seen.filter((m) => m.key === key).map((m) => Number(m.value))).toEqual(
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+    }
+  });
+
+  it('with keys running concurrently, never commits past a message still running', async () => {
+    const topic = await createTestTopic('messaging.perkey.gap', 1);
+    const group = `${topic}.group`;
+    const publisher = bus.publisher();
+    await publisher.publish([
+      message(topic, 'a', 'k1'),
+      message(topic, 'b', 'k2'),
+      message(topic, 'c', 'k3'),
+      message(topic, 'd', 'k1'),
+    ]);
+    await publisher.disconnect();
+    const handled: string[] = [];
+    let releaseB!: () => void;
+    const gate = new Promise<void>((resolve) => (releaseB = resolve));
+    const consumer = await consume(
+      group,
+      topic,
+      async (m) => {
+        if (m.value === 'b') await gate;
+        handled.push(m.value);
+      },
+      4,
+    );
+    await waitFor(async () => handled.includes('c') && handled.includes('d'), {
+      timeoutMs: 30_000,
+      describe: () => `handled ${handled.join(',')}`,
+    });
+    await waitFor(async () => (await committed(group, topic)).get(0) === '1', {
+      timeoutMs: 10_000,
+      describe: () => 'the offset after a was not committed',
+    });
+    // c and d are done but b is not: the position stays right after a.
+    expect([...handled].sort()).toEqual(['a', 'c', 'd']);
+    expect(handled.indexOf('a')).toBeLessThan(handled.indexOf('d'));
+    expect((await committed(group, topic)).get(0)).toBe('1');
+    releaseB();
+    await waitFor(async () => (await committed(group, topic)).get(0) === '4', {
+      timeoutMs: 10_000,
+      describe: () => `handled ${handled.join(',')}`,
+    });
+    await consumer.stop();
+    expect(handled).toEqual(['a', 'c', 'd', 'b']);
+  });
+
+  it('with keys running concurrently, retries a failed message in place and holds its key', async () => {
+    const topic = await createTestTopic('messaging.perkey.retry', 1);
+    const group = `${topic}.group`;
+    const publisher = bus.publisher();
+    await publisher.publish([
+      message(topic, 'a1', 'k1'),
+      message(topic, 'b1', 'k2'),
+      message(topic, 'a2', 'k1'),
+      message(topic, 'b2', 'k2'),
+    ]);
+    const calls: string[] = [];
+    let failing = true;
+    const first = await consume(
+      group,
+      topic,
+      async (m) => {
+        calls.push(m.value);
+        if (m.value === 'a1' && failing) throw new TypeError('fetch failed');
+      },
+      4,
+    );
+    await waitFor(async () => calls.filter((v) => v === 'a1').length >= 3 && calls.includes('b2'), {
+      timeoutMs: 30_000,
+      describe: () => `calls: ${calls.join(',')}`,
+    });
+    // Key k2 went on; a2 waits behind a1; nothing is committed past the failing a1.
+    expect(calls).not.toContain('a2');
+    expect(calls.filter((v) => v.startsWith('b'))).toEqual(['b1', 'b2']);
+    expect((await committed(group, topic)).get(0) ?? '-1').toBe('-1');
+    failing = false;
+    await waitFor(async () => (await committed(group, topic)).get(0) === '4', {
+      timeoutMs: 30_000,
+      describe: () => `calls: ${calls.join(',')}`,
+    });
+    await first.stop();
+    expect(calls.filter((v) => v.startsWith('a')).slice(-2)).toEqual(['a1', 'a2']);
+
+    // A member stopped while a message keeps failing leaves it, and its key's later ones, to the next.
+    await publisher.publish([
+      message(topic, 'a3', 'k1'),
+      message(topic, 'b3', 'k2'),
+      message(topic, 'a4', 'k1'),
+    ]);
+    await publisher.disconnect();
+    const stuck: string[] = [];
+    const second = await consume(
+      group,
+      topic,
+      async (m) => {
+        stuck.push(m.value);
+        if (m.value === 'a3') throw new Error('Stripe is down');
+      },
+      4,
+    );
+    await waitFor(async () => stuck.filter((v) => v === 'a3').length >= 2 && stuck.includes('b3'), {
+      timeoutMs: 30_000,
+      describe: () => `calls: ${stuck.join(',')}`,
+    });
+    await second.stop();
+    expect(stuck).not.toContain('a4');
+    expect((await committed(group, topic)).get(0)).toBe('4');
+    const next: string[] = [];
+    const third = await consume(group, topic, async (m) => void next.push(m.value));
+    await waitFor(async () => (await committed(group, topic)).get(0) === '7', {
+      timeoutMs: 30_000,
+      describe: () => `third member got ${next.join(',')}`,
+    });
+    await third.stop();
+    // b3 comes again (at least once; consumers dedupe on event-id), after a3, in offset order.
+    expect(next).toEqual(['a3', 'b3', 'a4']);
   });
 });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   ConsumerRunConfig,
+  EachBatchPayload,
   EachMessagePayload,
   Kafka,
   Consumer as KafkaJsConsumer,
@@ -13,15 +14,21 @@ import { redeliveryDelay } from '../redeliveryDelay.ts';
 
 const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const RESTART_AFTER_CRASH_MS = 5_000;
+/** Least time between two offset commits of one partition while a batch is being handled. */
+const COMMIT_SPACING_MS = 100;
 
 type Attempt = { readonly failed: false } | { readonly failed: true; readonly error: unknown };
 
 /**
  * A kafkajs consumer-group member.
  *
- * Offsets are committed by hand (`autoCommit: false`), one message at a time, right after the
- * handler resolved for it: a crash loses at most the commit of the message in hand, which is then
- * delivered again (consumers dedupe on `event-id`).
+ * Offsets are committed by hand (`autoCommit: false`). With `concurrencyPerPartition` 1 (the
+ * default) one message at a time, right after the handler resolved for it: a crash loses at most
+ * the commit of the message in hand, which is then delivered again (consumers dedupe on
+ * `event-id`). Above 1, a fetched batch runs its keys concurrently (one key in offset order) and
+ * the offset after the contiguous run of handled messages is committed at most every 100 ms and
+ * at the batch's end: a crash redelivers what was handled since (deduped the same way), never
+ * skips a message that was not handled.
  *
  * A failed handler never reaches kafkajs: the same message is handed over again, in place, after
  * a back-off, with heartbeats meanwhile. Letting the error escape `eachMessage` would make kafkajs
@@ -63,10 +70,17 @@ export class KafkaGroupConsumer implements Consumer {
     if (this.#state !== 'new')
       throw new MessagingError('consumer_reused', 'this consumer already ran: create a new one');
     this.#state = 'running';
+    const perPartition = Math.max(1, Math.floor(this.#options.concurrencyPerPartition ?? 1));
     const config: ConsumerRunConfig = {
       autoCommit: false,
       partitionsConsumedConcurrently: this.#options.concurrency ?? 1,
-      eachMessage: (payload) => this.#handle(handler, payload),
+      ...(perPartition === 1
+        ? { eachMessage: (payload: EachMessagePayload) => this.#handle(handler, payload) }
+        : {
+            // Offsets are resolved by hand: kafkajs must not move past a message still running.
+            eachBatchAutoResolve: false,
+            eachBatch: (payload: EachBatchPayload) => this.#handleBatch(handler, payload, perPartition),
+          }),
     };
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       if (payload.restart || this.#state !== 'running') return;
@@ -129,6 +143,131 @@ export class KafkaGroupConsumer implements Consumer {
     await this.#consumer.commitOffsets([
       { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
     ]);
+  }
+
+  /**
+   * One fetched batch of a partition, `limit` messages at a time: a message starts once every
+   * earlier message of its key is handled, so one key stays in offset order while different keys
+   * overlap. The partition's position moves to the end of the contiguous run of handled messages
+   * (never past one still running or failing); commits are coalesced, one in flight at a time.
+   * On stop or a rebalance nothing new starts, the running handlers finish and their run is
+   * committed; whatever was not handled is fetched again by whoever owns the partition next.
+   */
+  async #handleBatch(handler: MessageHandler, payload: EachBatchPayload, limit: number): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary } = payload;
+    const { topic, partition, messages } = batch;
+    const done: boolean[] = messages.map(() => false);
+    const slots = new Slots(limit);
+    // Set when the batch must start nothing new: stopping, revoked or seeked, or a commit failed.
+    let halted: unknown = null;
+    const halt = (): boolean => halted !== null || this.#stopping.signal.aborted || !isRunning() || isStale();
+    let handledThrough = 0; // messages[0 .. handledThrough) are all handled
+    let committedThrough = 0;
+    let committing: Promise<void> | null = null;
+    let lastCommitAt = 0;
+    const spacing = new AbortController();
+    const commit = (): Promise<void> => {
+      committing ??= (async () => {
+        // Loop: handlers finishing during a commit are picked up by the next round.
+        while (committedThrough < handledThrough && halted === null) {
+          // Each commit is a write to the broker's offsets log: while the batch runs, commit at
+          // most every COMMIT_SPACING_MS (the last round at the batch's end does not wait).
+          const wait = lastCommitAt + COMMIT_SPACING_MS - Date.now();
+          if (wait > 0 && !spacing.signal.aborted)
+            await sleep(wait, undefined, { signal: spacing.signal }).catch(() => {});
+          lastCommitAt = Date.now();
+          const through = handledThrough;
+          const last = messages[through - 1] as KafkaMessage;
+          try {
+            await commitOffsetsIfNecessary({
+              topics: [{ topic, partitions: [{ partition, offset: (BigInt(last.offset) + 1n).toString() }] }],
+            });
+            committedThrough = through;
+          } catch (error) {
+            // A rebalance surfaces here: stop, and let kafkajs see the error once the batch drains.
+            halted = error;
+          }
+        }
+      })().finally(() => {
+        committing = null;
+      });
+      return committing;
+    };
+    const finished = (index: number): void => {
+      done[index] = true;
+      const before = handledThrough;
+      while (handledThrough < messages.length && done[handledThrough] === true) handledThrough++;
+      if (handledThrough === before) return;
+      resolveOffset((messages[handledThrough - 1] as KafkaMessage).offset);
+      void commit();
+    };
+    // Null keys (a foreign producer's) have no order we could keep apart: they share one chain.
+    const tails = new Map<string, Promise<boolean>>();
+    const keepAlive = setInterval(() => void heartbeat().catch(() => {}), this.#heartbeatIntervalMs);
+    try {
+      const chains = messages.map((message, index) => {
+        const key = message.key === null ? '\u0000null' : message.key.toString('latin1');
+        const previous = tails.get(key) ?? Promise.resolve(true);
+        const run = previous.then(async (previousHandled) => {
+          // A key whose earlier message was left unhandled stops here: its order must hold.
+          if (!previousHandled) return false;
+          await slots.acquire();
+          try {
+            if (halt()) return false;
+            const handled = await this.#deliver(
+              handler,
+              toIncomingMessage(topic, partition, message),
+              heartbeat,
+              halt,
+            );
+            if (handled) finished(index);
+            return handled;
+          } finally {
+            slots.release();
+          }
+        });
+        tails.set(key, run);
+        return run;
+      });
+      await Promise.all(chains);
+      spacing.abort(); // everything is handled or given up: commit what is done right away
+      while (committing !== null) await committing;
+      // A last round for handlers that finished while the final commit was in flight.
+      await commit();
+    } finally {
+      clearInterval(keepAlive);
+    }
+    if (halted !== null) throw halted;
+  }
+
+  /**
+   * Hands `message` to the handler until it succeeds, backing off between failures; false when
+   * `halt` says to give up first (the message stays unhandled and uncommitted).
+   */
+  async #deliver(
+    handler: MessageHandler,
+    incoming: IncomingMessage,
+    heartbeat: () => Promise<void>,
+    halt: () => boolean,
+  ): Promise<boolean> {
+    for (let failures = 1; ; failures++) {
+      // The batch keeps the member's heartbeat going while any of its messages runs.
+      const attempt = await attemptOnce(handler, incoming);
+      if (!attempt.failed) return true;
+      const delay = redeliveryDelay(failures, this.#options);
+      const name = attempt.error instanceof Error ? attempt.error.name : typeof attempt.error;
+      this.#log.warn(
+        `handler failed (${name}) on ${incoming.topic}[${incoming.partition}] at offset ` +
+          `${incoming.offset}, ${failures} time(s) in a row; handing it over again in ${delay} ms`,
+        { groupId: this.#options.groupId },
+      );
+      try {
+        await this.#backOff(delay, heartbeat);
+      } catch {
+        return false; // the group is rebalancing: the partition's next owner gets it
+      }
+      if (halt()) return false;
+    }
   }
 
   async #attempt(
@@ -200,4 +339,37 @@ function toIncomingMessage(topic: string, partition: number, message: KafkaMessa
     // fromEntries defines own properties, so a header named __proto__ stays a header.
     headers: Object.fromEntries(headers),
   };
+}
+
+async function attemptOnce(handler: MessageHandler, message: IncomingMessage): Promise<Attempt> {
+  try {
+    await handler(message);
+    return { failed: false };
+  } catch (error) {
+    return { failed: true, error };
+  }
+}
+
+/** A counting semaphore: at most `limit` holders at once, waiters served in arrival order. */
+class Slots {
+  readonly #waiting: (() => void)[] = [];
+  #free: number;
+
+  constructor(limit: number) {
+    this.#free = limit;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next();
+    else this.#free++;
+  }
 }
