@@ -82,11 +82,6 @@ export interface ExecuteOptions extends OutboxOptions {
    * events they derive from.
    */
   readonly summarize?: (touched: readonly TouchedStream[]) => readonly SummaryRow[];
-  /**
-   * Called last inside the transaction, whatever was appended. Prefer `CommandRequest.inbox`:
-   * a batch with this hook takes one more round trip and cannot fold BEGIN/COMMIT into its calls.
-   */
-  readonly afterWrite?: (trx: Transaction<Database>) => Promise<void>;
 }
 
 /** A `payment_summaries` row; `last_position` is filled in from `last_event_id` when written. */
@@ -112,8 +107,6 @@ interface BatchLink {
   prepare(batch: unknown): Promise<PreparedBatch>;
   /** Writes the batch; on the direct link this also commits. */
   write(batch: unknown): Promise<Record<string, [string, string]>>;
-  /** The kysely transaction, when the batch runs in one (hooks need it). */
-  readonly trx: Transaction<Database> | null;
 }
 
 type Settled = { ok: true; value: CommandResult } | { ok: false; error: unknown };
@@ -151,7 +144,7 @@ export async function executeCommands(
   const pool = poolOf(db);
   for (let attempt = 1; ; attempt++) {
     try {
-      if (pool !== undefined && options.afterWrite === undefined) {
+      if (pool !== undefined) {
         return await runDirect(pool, requests, options);
       }
       return await db.transaction().execute((trx) => runBatch(kyselyLink(trx), requests, options));
@@ -181,7 +174,6 @@ const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 /** Through kysely (PGlite, or a handle this package did not open): BEGIN and COMMIT on their own. */
 function kyselyLink(trx: Transaction<Database>): BatchLink {
   return {
-    trx,
     async prepare(batch) {
       const { rows } = await sql<{
         prepared: PreparedBatch;
@@ -225,7 +217,6 @@ async function runDirect(
   try {
     return await runBatch(
       {
-        trx: null,
         async prepare(batch) {
           open = true;
           const [, prepared] = results(
@@ -458,7 +449,6 @@ async function runBatch(
     const [position, transactionId] = positions[e.eventId] ?? ['', ''];
     return { ...e, position, transactionId };
   };
-  if (options.afterWrite !== undefined && link.trx !== null) await options.afterWrite(link.trx);
 
   for (const { i, response, appended } of applied) {
     results[i] = { ok: true, value: { kind: 'applied', response, events: appended.map(located) } };
