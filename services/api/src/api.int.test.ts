@@ -339,6 +339,18 @@ describe('bad input gets a clear 4xx and stores nothing', () => {
       'card_data_refused',
     ],
     [
+      'NUL character in a string (PostgreSQL cannot store it)',
+      () => post('/v1/payments', { ...valid, description: 'before\u0000after' }),
+      400,
+      'invalid_request',
+    ],
+    [
+      'NUL character in a metadata key',
+      () => post('/v1/payments', { ...valid, metadata: { 'a\u0000b': 'x' } }),
+      400,
+      'invalid_request',
+    ],
+    [
       'not JSON',
       () => post('/v1/payments', null, { raw: 'amount=5', contentType: 'application/x-www-form-urlencoded' }),
       415,

@@ -67,16 +67,30 @@ export function buildApp(
         done(null, {});
         return;
       }
+      let parsed: unknown;
       try {
-        const parsed: unknown = JSON.parse(text);
-        request.rawJson = parsed;
-        done(null, parsed);
+        parsed = JSON.parse(text);
       } catch (error) {
         done(
           new ApiError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`),
           undefined,
         );
+        return;
       }
+      // PostgreSQL text and jsonb cannot hold NUL: such a command would fail its whole group
+      // commit, so it is refused here. JSON can only carry it escaped, hence the cheap pre-check.
+      if (text.includes('\\u0000') && holdsNul(parsed)) {
+        done(
+          new ApiError(
+            'invalid_request',
+            'strings in the body cannot contain the NUL character (\\u0000); remove it and retry',
+          ),
+          undefined,
+        );
+        return;
+      }
+      request.rawJson = parsed;
+      done(null, parsed);
     },
   );
   app.addContentTypeParser('*', (_request, _payload, done) => {
@@ -160,4 +174,14 @@ export function buildApp(
   registerPaymentRoutes(app, full);
   registerCustomerRoutes(app, full);
   return app;
+}
+
+/** True when a string (or an object key) anywhere in a parsed JSON value contains NUL. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, v]) => key.includes('\u0000') || holdsNul(v));
+  }
+  return false;
 }
