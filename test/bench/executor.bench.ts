@@ -8,7 +8,7 @@
 // payment) is read over its inspection port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { cpuSeconds, kafkaCpu, postgresCpu } from './cpuUsage.ts';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
@@ -63,65 +63,6 @@ async function stopChild(child: Child): Promise<void> {
   const exited = new Promise((resolve) => child.process.once('exit', resolve));
   child.process.kill('SIGTERM');
   await exited;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // After "pid (comm) ": state is field 3, utime 14, stime 15 (in 1/100 s).
-    const at = (n: number): number => Number(fields[n - 3] ?? 0);
-    return (at(14) + at(15)) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** Processes as (pid, command line), read from /proc. */
-function processes(): { pid: number; cmdline: string }[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .flatMap((d) => {
-      try {
-        return [
-          { pid: Number(d), cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ') },
-        ];
-      } catch {
-        return [];
-      }
-    });
-}
-
-/**
- * CPU seconds of this bench's PostgreSQL work: the backends connected to its database (the
- * server is shared, other databases are someone else's) plus the server's own background
- * processes (WAL writer, checkpointer, ...), which serve everyone.
- */
-function postgresCpu(database: string): number {
-  return processes()
-    .filter(
-      ({ cmdline }) =>
-        cmdline.startsWith('postgres: ') &&
-        (cmdline.includes(` ${database} `) || !/\d+\.\d+\.\d+\.\d+\(\d+\)/.test(cmdline)),
-    )
-    .reduce((sum, { pid }) => sum + cpuSeconds(pid), 0);
-}
-
-/** CPU seconds of the Kafka broker listening on `broker` (other brokers may run on the machine). */
-function kafkaCpu(broker: string): number {
-  const port = broker.split(':').at(-1) ?? '';
-  return processes()
-    .filter(({ cmdline }) => cmdline.includes('kafka.Kafka '))
-    .filter(({ cmdline }) => {
-      try {
-        const properties = readFileSync(cmdline.trim().split(' ').at(-1) ?? '', 'utf8');
-        return new RegExp(`^listeners=.*:${port}(,|$)`, 'm').test(properties);
-      } catch {
-        return false;
-      }
-    })
-    .reduce((sum, { pid }) => sum + cpuSeconds(pid), 0);
 }
 
 const postgres = await startPostgres(log);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort, repoRoot, startPostgres, waitFor, type PostgresServer } from '@payledger/testkit';
+import { commandCpu, cpuSeconds, postgresCpu } from './cpuUsage.ts';
 
 const run = promisify(execFile);
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 64);
@@ -156,8 +157,22 @@ async function main(): Promise<void> {
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     children.push(loadgen);
+    // CPU per command of each part over the measured window (the load generator's warm-up excluded).
+    const cpuNow = () => ({
+      api: commandCpu('services/api/src/main.ts'),
+      postgres: postgresCpu('bench_ingest_api'),
+      loadgen: cpuSeconds(loadgen.pid),
+    });
+    let cpu0 = cpuNow();
+    const warm = setTimeout(() => (cpu0 = cpuNow()), WARMUP * 1000);
+    let cpu1: ReturnType<typeof cpuNow> | null = null;
+    loadgen.once('exit', () => clearTimeout(warm));
     let out = '';
-    loadgen.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    loadgen.stdout?.on('data', (d: Buffer) => {
+      // The result line arrives as the measured window ends: read the counters then.
+      cpu1 ??= cpuNow();
+      out += d.toString();
+    });
     await new Promise((resolve) => loadgen.on('exit', resolve));
     const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
       rate: number;
@@ -170,6 +185,12 @@ async function main(): Promise<void> {
     api.kill('SIGTERM');
     await new Promise((resolve) => api.on('exit', resolve));
     log(`system: ${result.count} commands, ${result.errors} errors, p50 ${result.p50ms.toFixed(1)} ms`);
+    const end = cpu1 ?? cpuNow();
+    const perCommand = (s: number): string => `${((s * 1e6) / Math.max(1, result.count)).toFixed(0)} us`;
+    log(
+      `CPU per command: API ${perCommand(end.api - cpu0.api)}, PostgreSQL ${perCommand(end.postgres - cpu0.postgres)}, ` +
+        `load generator ${perCommand(end.loadgen - cpu0.loadgen)}`,
+    );
 
     // 2. The ceiling, on the same server, with an event payload of the same size.
     const pgbUrl = await createDatabase(postgres.adminUrl, 'bench_ingest_pgbench');
