@@ -238,6 +238,33 @@ describe('event store on PostgreSQL', () => {
     expect(verifyStreams(events)).toEqual([]);
   });
 
+  it('fails only the command PostgreSQL refuses, not the rest of its group commit', async () => {
+    const streams = Array.from({ length: 6 }, () => `s-${randomBytes(4).toString('hex')}`);
+    const batcher = new CommandBatcher(db, { topic: TOPIC, maxInFlight: 1, maxBatch: 100 });
+    // jsonb cannot hold U+0000: this command fails its transaction (SQLSTATE 22P05).
+    const refused: CommandRequest = {
+      ...addCommand(streams[3] as string, 1),
+      decide: () => ({
+        events: [{ type: 'Noted', data: { text: 'nul \u0000 here' } }],
+        respond: () => ({ statusCode: 201, body: null }),
+      }),
+    };
+    const settled = await Promise.allSettled(
+      streams.map((stream, i) => batcher.submit(i === 3 ? refused : addCommand(stream, 1))),
+    );
+    expect(settled.map((s) => s.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    for (const [i, stream] of streams.entries()) {
+      expect((await readStream(db, stream)).length).toBe(i === 3 ? 0 : 1);
+    }
+  });
+
   it('detects a tampered event through its hash', async () => {
     const stream = `s-${randomBytes(4).toString('hex')}`;
     await executeCommands(db, [addCommand(stream, 1), addCommand(stream, 2)], { topic: TOPIC });

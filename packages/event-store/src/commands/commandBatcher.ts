@@ -72,13 +72,47 @@ export class CommandBatcher {
     this.#inFlight--;
     this.#pump();
     if (results === null) {
+      await this.#contain(batch, failure);
+      return;
+    }
+    settle(batch, results);
+  }
+
+  /**
+   * A batch whose transaction failed on something one command carries (a value PostgreSQL
+   * refuses, an integrity error: SQLSTATE classes 22 and 23) committed nothing: its halves are run
+   * again one after the other (arrival order kept), down to the command at fault, so that one bad
+   * command fails alone instead of its whole batch. Any other failure (connection, server) fails
+   * the batch at once.
+   */
+  async #contain(batch: Waiting[], failure: unknown): Promise<void> {
+    const code = (failure as { code?: unknown }).code;
+    if (batch.length === 1 || typeof code !== 'string' || !/^2[23]/.test(code)) {
       for (const w of batch) w.reject(failure);
       return;
     }
-    results.forEach((settled, i) => {
-      const waiting = batch[i] as Waiting;
-      if (settled.ok) waiting.resolve(settled.value);
-      else waiting.reject(settled.error);
-    });
+    const half = Math.ceil(batch.length / 2);
+    for (const part of [batch.slice(0, half), batch.slice(half)]) {
+      try {
+        settle(
+          part,
+          await executeCommands(
+            this.#db,
+            part.map((w) => w.request),
+            this.#options,
+          ),
+        );
+      } catch (error) {
+        await this.#contain(part, error);
+      }
+    }
   }
+}
+
+function settle(batch: readonly Waiting[], results: Awaited<ReturnType<typeof executeCommands>>): void {
+  results.forEach((settled, i) => {
+    const waiting = batch[i] as Waiting;
+    if (settled.ok) waiting.resolve(settled.value);
+    else waiting.reject(settled.error);
+  });
 }
