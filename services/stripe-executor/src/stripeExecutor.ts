@@ -645,18 +645,8 @@ export class StripeExecutor {
     const last = foldPayment(history).attempts[operation];
     const attempt = forced ?? last ?? 1;
     if (last === attempt) return { attempt, history };
-    const after = await this.#recordSteps(paymentId, [
-      () => ({
-        type: 'RecordSubmission',
-        data: {
-          paymentId,
-          operation,
-          attempt,
-          idempotencyKey: idempotencyKey(paymentId, operation, attempt),
-          now: this.#now(),
-        },
-      }),
-    ]);
+    const now = this.#now();
+    const after = await this.#recordSteps(paymentId, [() => submission(paymentId, operation, attempt, now)]);
     return { attempt, history: after };
   }
 
@@ -777,6 +767,16 @@ function nextSubmission(paymentId: string, state: PaymentState, now: string): Pa
   const last = state.attempts[operation];
   const attempt = last ?? 1;
   if (last === attempt) return null;
+  return submission(paymentId, operation, attempt, now);
+}
+
+/** The record of a Stripe call about to be made, with its deterministic idempotency key. */
+function submission(
+  paymentId: string,
+  operation: StripeOperation,
+  attempt: number,
+  now: string,
+): PaymentOutcome {
   return {
     type: 'RecordSubmission',
     data: {
