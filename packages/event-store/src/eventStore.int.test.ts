@@ -185,6 +185,98 @@ describe('event store on PostgreSQL', () => {
     expect(await readStream(db, stream)).toHaveLength(1);
   });
 
+  it('applies concurrent duplicates exactly once when they would write different streams', async () => {
+    // Nothing but the key's primary key can stop these (each would create its own stream, as a
+    // create command with a fresh id does): every transaction but one fails on it, is run again
+    // and replays. Two keys in opposite orders in the batches, so that key order matters too.
+    const tag = randomBytes(4).toString('hex');
+    const streams: string[] = [];
+    const batch = (n: number): CommandRequest[] => {
+      const pair = ['a', 'b'].map((key) => {
+        const stream = `s-${tag}-${key}-${n}`;
+        streams.push(stream);
+        return { ...addCommand(stream, 1, { key: `dup-${tag}-${key}` }), fingerprint: `dup-${key}` };
+      });
+      return n % 2 === 0 ? pair : pair.reverse();
+    };
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, n) => executeCommands(db, batch(n), { topic: TOPIC })),
+    );
+    const kinds = results.flat().map((r) => (r.ok ? r.value.kind : (r.error as Error).message));
+    expect(kinds.filter((k) => k === 'applied')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'replayed')).toHaveLength(22);
+    const written = await db
+      .selectFrom('events')
+      .select('stream_id')
+      .where('stream_id', 'in', streams)
+      .execute();
+    expect(written).toHaveLength(2);
+    const keys = await db
+      .selectFrom('idempotency_keys')
+      .select(['key', 'status_code'])
+      .where('key', 'like', `dup-${tag}-%`)
+      .orderBy('key')
+      .execute();
+    expect(keys).toEqual([
+      { key: `dup-${tag}-a`, status_code: 201 },
+      { key: `dup-${tag}-b`, status_code: 201 },
+    ]);
+  });
+
+  it('replays a key that a concurrent transaction stored while the batch was deciding', async () => {
+    // The other transaction holds the key uncommitted: these batches read no stored key, decide,
+    // and wait on the key's primary key as they write; its COMMIT fails them all on the unique
+    // index, and each is run again and replays the stored response.
+    const key = `late-${randomBytes(4).toString('hex')}`;
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response) VALUES ('svc-a', $1, 'fp-late', 201, '{"total": 42}')`,
+        [key],
+      );
+      const running = Array.from({ length: 4 }, (_, n) =>
+        executeCommands(
+          db,
+          [
+            { ...addCommand(`s-${key}-${n}`, 1, { key }), fingerprint: 'fp-late' },
+            addCommand(`s-${key}-other-${n}`, 1),
+          ],
+          { topic: TOPIC },
+        ),
+      );
+      // Polled from another session: pg_stat_activity is a snapshot for a whole transaction.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const { rows } = await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND datname = current_database()`.execute(db);
+        if ((rows[0]?.n ?? 0) >= 4) break;
+        if (Date.now() > deadline) throw new Error('the batches never waited on the uncommitted key');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await other.query('COMMIT');
+      const results = await Promise.all(running);
+      for (const [dup, fresh] of results) {
+        expect(dup?.ok && dup.value).toEqual({
+          kind: 'replayed',
+          response: { statusCode: 201, body: { total: 42 } },
+        });
+        expect(fresh?.ok && fresh.value.kind).toBe('applied');
+      }
+      const written = await db
+        .selectFrom('events')
+        .select('stream_id')
+        .where('stream_id', 'like', `s-${key}-%`)
+        .orderBy('stream_id')
+        .execute();
+      expect(written.map((r) => r.stream_id)).toEqual([0, 1, 2, 3].map((n) => `s-${key}-other-${n}`));
+    } finally {
+      await other.end();
+    }
+  });
+
   it('fails a stale expected version with a typed conflict and stores nothing for it', async () => {
     const stream = `s-${randomBytes(4).toString('hex')}`;
     await executeCommands(db, [addCommand(stream, 1)], { topic: TOPIC });

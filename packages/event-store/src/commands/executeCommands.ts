@@ -112,8 +112,6 @@ interface BatchLink {
 type Settled = { ok: true; value: CommandResult } | { ok: false; error: unknown };
 
 interface StreamHead {
-  /** No head row yet: it is inserted with the stream's first events. */
-  isNew: boolean;
   streamType: string;
   version: number;
   lastHash: string;
@@ -122,8 +120,8 @@ interface StreamHead {
 
 /**
  * PostgreSQL failures a whole batch is retried on (nothing of it was committed): serialization
- * failure, deadlock, and a unique violation, which means a concurrent batch created one of our
- * new streams first (the retry finds and locks its head).
+ * failure, deadlock, and a unique violation, which means a concurrent batch stored one of our
+ * idempotency keys first (the retry replays its response).
  */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
 
@@ -156,7 +154,6 @@ export async function executeCommands(
 }
 
 interface PreparedBatch {
-  readonly claimed: [string, string][];
   readonly stored: {
     caller: string;
     key: string;
@@ -164,7 +161,6 @@ interface PreparedBatch {
     status_code: number | null;
     response: unknown;
   }[];
-  readonly heads: { id: string; type: string; version: number; last_hash: string }[];
   readonly history: Parameters<typeof toStoredEvent>[0][];
 }
 
@@ -177,13 +173,13 @@ function kyselyLink(trx: Transaction<Database>): BatchLink {
     async prepare(batch) {
       const { rows } = await sql<{
         prepared: PreparedBatch;
-      }>`SELECT ledger_prepare_batch(${jsonParam(batch)}) AS prepared`.execute(trx);
+      }>`SELECT ledger_read_batch(${jsonParam(batch)}) AS prepared`.execute(trx);
       return (rows[0] as { prepared: PreparedBatch }).prepared;
     },
     async write(batch) {
       const { rows } = await sql<{
         positions: Record<string, [string, string]>;
-      }>`SELECT ledger_write_batch(${jsonParam(batch)}) AS positions`.execute(trx);
+      }>`SELECT ledger_append_batch(${jsonParam(batch)}) AS positions`.execute(trx);
       return rows[0]?.positions ?? {};
     },
   };
@@ -199,8 +195,8 @@ export function escapedLiteral(text: string): string {
 }
 
 /**
- * On a pg pool: two round trips in all, `BEGIN; SELECT ledger_prepare_batch(...)` and
- * `SELECT ledger_write_batch(...); COMMIT`, as simple-protocol queries (the only protocol that
+ * On a pg pool: two round trips in all, `BEGIN; SELECT ledger_read_batch(...)` and
+ * `SELECT ledger_append_batch(...); COMMIT`, as simple-protocol queries (the only protocol that
  * takes several statements at once; the batch travels as one escaped literal). An error anywhere
  * skips the rest of the query string and the transaction is rolled back here.
  */
@@ -220,13 +216,13 @@ async function runDirect(
         async prepare(batch) {
           open = true;
           const [, prepared] = results(
-            await client.query(`BEGIN; SELECT ledger_prepare_batch(${literal(batch)}::jsonb) AS prepared`),
+            await client.query(`BEGIN; SELECT ledger_read_batch(${literal(batch)}::jsonb) AS prepared`),
           );
           return (prepared?.rows[0] as { prepared: PreparedBatch }).prepared;
         },
         async write(batch) {
           const [written] = results(
-            await client.query(`SELECT ledger_write_batch(${literal(batch)}::jsonb) AS positions; COMMIT`),
+            await client.query(`SELECT ledger_append_batch(${literal(batch)}::jsonb) AS positions; COMMIT`),
           );
           open = false;
           return (written?.rows[0] as { positions: Record<string, [string, string]> }).positions;
@@ -267,51 +263,47 @@ async function runBatch(
     else leaders.set(k, i);
   });
 
-  // 1. One round trip: claim the keys, lock the existing stream heads, read their history.
+  // 1. One round trip: lock the streams, read the keys used before and the streams' history.
   //    Streams of commands that turn out to be replays are locked too; it is harmless.
   const keys = [...leaders.keys()].map((k) => {
     const r = requests[leaders.get(k) as number] as CommandRequest;
-    return { caller: r.caller, key: r.idempotencyKey as string, fingerprint: r.fingerprint };
+    return { caller: r.caller, key: r.idempotencyKey as string };
   });
   const streamTypes = new Map<string, string>();
   requests.forEach((r, i) => {
     if (!followers.has(i) && !streamTypes.has(r.streamId)) streamTypes.set(r.streamId, r.streamType);
   });
-  const prepared = await link.prepare({
-    keys,
-    streams: [...streamTypes.keys()].map((id) => ({ id })),
-  });
-  const claimed = new Set(prepared.claimed.map(([caller, key]) => `${caller}\u0000${key}`));
+  const prepared = await link.prepare({ keys, streams: [...streamTypes.keys()] });
+  const used = new Set<string>();
   for (const row of prepared.stored) {
+    used.add(`${row.caller}\u0000${row.key}`);
     const i = leaders.get(`${row.caller}\u0000${row.key}`) as number;
     results[i] = replayOf(requests[i] as CommandRequest, row.fingerprint, row.status_code, row.response);
   }
+  // A stream's head is its last event; a stream without events starts at the genesis hash.
   const heads = new Map<string, StreamHead>();
-  for (const h of prepared.heads) {
-    heads.set(h.id, {
-      isNew: false,
-      streamType: h.type,
-      version: h.version,
-      lastHash: h.last_hash,
-      history: [],
-    });
-  }
   for (const [id, streamType] of streamTypes) {
-    if (!heads.has(id))
-      heads.set(id, { isNew: true, streamType, version: 0, lastHash: GENESIS_HASH, history: [] });
+    heads.set(id, { streamType, version: 0, lastHash: GENESIS_HASH, history: [] });
   }
-  for (const row of prepared.history) heads.get(row.stream_id)?.history.push(toStoredEvent(row));
+  for (const row of prepared.history) {
+    const head = heads.get(row.stream_id);
+    if (head === undefined) continue;
+    const event = toStoredEvent(row);
+    if (head.history.length === 0) head.streamType = event.streamType;
+    head.history.push(event);
+    head.version = event.streamVersion;
+    head.lastHash = event.hash;
+  }
 
   // 2. Decide each runnable command in arrival order against the latest state (earlier ones in
   //    this batch included), chaining hashes per stream, and build its response. A command that
   //    fails (domain error, conflict, failing response) leaves its stream as it was.
   const recordedAt = now().toISOString();
   const applied: { i: number; response: CommandResponse; appended: StoredEvent[] }[] = [];
-  const failedKeys: { caller: string; key: string }[] = [];
   requests.forEach((r, i) => {
     if (results[i] !== undefined || followers.has(i)) return;
     const k = keyOf(r);
-    if (k !== null && !claimed.has(k)) return;
+    if (k !== null && used.has(k)) return;
     const head = heads.get(r.streamId) as StreamHead;
     try {
       if (head.streamType !== r.streamType) {
@@ -359,8 +351,7 @@ async function runBatch(
       head.history.push(...appended);
       applied.push({ i, response, appended });
     } catch (error) {
-      results[i] = { ok: false, error };
-      if (k !== null) failedKeys.push({ caller: r.caller, key: r.idempotencyKey as string });
+      results[i] = { ok: false, error }; // its key stays unused: a corrected retry can run
     }
   });
 
@@ -379,12 +370,11 @@ async function runBatch(
   };
   for (const i of followers) results[i] = replayed(i);
 
-  // 4. One round trip writes everything decided: events, outbox rows, heads, stored responses,
-  //    released keys, the inline read model and the inbox rows of the commands that succeeded.
+  // 4. One round trip writes everything decided: events, outbox rows, the keys with their stored
+  //    responses, the inline read model and the inbox rows of the commands that succeeded.
   const allAppended = applied.flatMap((a) => a.appended);
   const appliedAt = new Set(applied.map((a) => a.i));
   const succeeded = (i: number): boolean => appliedAt.has(i) || results[i]?.ok === true;
-  const moved = [...heads].filter(([, h]) => h.history.at(-1)?.position === '');
   const batch = {
     events: allAppended.map((e, n) => ({
       n,
@@ -401,13 +391,7 @@ async function runBatch(
       hash: e.hash,
     })),
     outbox: allAppended.map((e, n) => ({ n, ...outboxRow(e, options) })),
-    heads: moved
-      .filter(([, h]) => !h.isNew)
-      .map(([id, h]) => ({ id, version: h.version, last_hash: h.lastHash })),
-    created: moved
-      .filter(([, h]) => h.isNew)
-      .map(([id, h]) => ({ id, type: h.streamType, version: h.version, last_hash: h.lastHash })),
-    responses: applied.flatMap(({ i, response }) => {
+    keys: applied.flatMap(({ i, response }) => {
       const r = requests[i] as CommandRequest;
       return r.idempotencyKey === null
         ? []
@@ -415,12 +399,12 @@ async function runBatch(
             {
               caller: r.caller,
               key: r.idempotencyKey,
+              fingerprint: r.fingerprint,
               status_code: response.statusCode,
               response: response.body,
             },
           ];
     }),
-    failed: failedKeys,
     summaries:
       options.summarize === undefined || allAppended.length === 0
         ? []

@@ -4,6 +4,7 @@ import * as m0002 from './0002_payment_summaries.ts';
 import * as m0003 from './0003_outbox_relay.ts';
 import * as m0004 from './0004_executor_inbox.ts';
 import * as m0005 from './0005_group_commit.ts';
+import * as m0006 from './0006_lean_group_commit.ts';
 
 /** Every migration, in order. Adding one = adding a line; landed ones are never edited. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_outbox_relay': m0003,
   '0004_executor_inbox': m0004,
   '0005_group_commit': m0005,
+  '0006_lean_group_commit': m0006,
 };
 
 /** Static provider (no file-system scanning: works the same bundled, on PGlite and in tests). */

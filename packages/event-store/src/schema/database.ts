@@ -1,4 +1,4 @@
-import type { EventsTable, StreamsTable } from './events.table.ts';
+import type { EventsTable } from './events.table.ts';
 import type { IdempotencyKeysTable } from './idempotencyKeys.table.ts';
 import type { OutboxCheckpointsTable, OutboxTable } from './outbox.table.ts';
 import type { PaymentSummariesTable } from './paymentSummaries.table.ts';
@@ -7,7 +7,6 @@ import type { ExecutorInboxTable } from './executorInbox.table.ts';
 /** The ledger's tables as kysely sees them. */
 export interface Database {
   events: EventsTable;
-  streams: StreamsTable;
   outbox: OutboxTable;
   outbox_checkpoints: OutboxCheckpointsTable;
   idempotency_keys: IdempotencyKeysTable;

@@ -18,12 +18,3 @@ export interface EventsTable {
   prev_hash: string;
   hash: string;
 }
-
-/** `streams`: the head of each stream (version and last hash); derivable from `events`. */
-export interface StreamsTable {
-  stream_id: string;
-  stream_type: string;
-  version: number;
-  last_hash: string;
-  updated_at: ColumnType<Date, string | undefined, string>;
-}
