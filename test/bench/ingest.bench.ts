@@ -118,7 +118,7 @@ async function main(): Promise<void> {
         PORT: String(port),
         LOG_LEVEL: 'warn',
         DATABASE_POOL_SIZE: '12',
-        COMMIT_MAX_IN_FLIGHT: process.env['COMMIT_MAX_IN_FLIGHT'] ?? '1',
+        COMMIT_MAX_IN_FLIGHT: process.env['COMMIT_MAX_IN_FLIGHT'] ?? '2',
         COMMIT_MAX_BATCH: process.env['COMMIT_MAX_BATCH'] ?? '100',
         API_PROCESSES: process.env['API_PROCESSES'] ?? '1',
       },

@@ -330,6 +330,46 @@ describe('event store on PostgreSQL', () => {
     expect(verifyStreams(events)).toEqual([]);
   });
 
+  it('pipelines batches: the next one reads and commits while the one before is still writing', async () => {
+    // Batch 1's write waits on a key another transaction holds uncommitted; batch 2, submitted
+    // after batch 1 started writing, must not wait for it. With one transaction in flight it would.
+    const key = `pipe-${randomBytes(4).toString('hex')}`;
+    const batcher = new CommandBatcher(db, { topic: TOPIC, maxInFlight: 2, maxBatch: 100 });
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response) VALUES ('svc-a', $1, 'fp-pipe', 201, '{"total": 7}')`,
+        [key],
+      );
+      const first = batcher.submit({ ...addCommand(`s-${key}-1`, 1, { key }), fingerprint: 'fp-pipe' });
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const { rows } = await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND datname = current_database()`.execute(db);
+        if ((rows[0]?.n ?? 0) >= 1) break;
+        if (Date.now() > deadline) throw new Error('batch 1 never waited on the uncommitted key');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      let firstDone = false;
+      void first.then(() => (firstDone = true));
+      const second = await Promise.race([
+        batcher.submit(addCommand(`s-${key}-2`, 1)),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('batch 2 waited for batch 1: not pipelined')), 10_000),
+        ),
+      ]);
+      expect(second.kind).toBe('applied');
+      expect(firstDone).toBe(false);
+      await other.query('COMMIT');
+      expect(await first).toEqual({ kind: 'replayed', response: { statusCode: 201, body: { total: 7 } } });
+    } finally {
+      await other.end();
+    }
+  });
+
   it('fails only the command PostgreSQL refuses, not the rest of its group commit', async () => {
     const streams = Array.from({ length: 6 }, () => `s-${randomBytes(4).toString('hex')}`);
     const batcher = new CommandBatcher(db, { topic: TOPIC, maxInFlight: 1, maxBatch: 100 });

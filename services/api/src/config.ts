@@ -18,7 +18,7 @@ const Environment = z.object({
   LEDGER_EVENTS_TOPIC: z.string().default('ledger.events.v1'),
   /** Group commit: most commands per transaction, and transactions in flight. */
   COMMIT_MAX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
-  COMMIT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+  COMMIT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** Processes serving the port (node:cluster), each with its own pool and group commit; PostgreSQL only. */
   API_PROCESSES: z.coerce.number().int().min(1).max(32).default(1),

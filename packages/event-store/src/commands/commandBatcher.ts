@@ -10,7 +10,11 @@ import {
 export interface BatcherOptions extends ExecuteOptions {
   /** Most commands committed together in one transaction. */
   readonly maxBatch?: number;
-  /** Transactions in flight at once (each holds one connection). */
+  /**
+   * Transactions in flight at once (each holds one connection). They form a pipeline: a new
+   * batch starts reading only once the batch before it has decided and is writing, so at most
+   * one batch reads and decides at any time while the others write and commit.
+   */
   readonly maxInFlight?: number;
 }
 
@@ -31,6 +35,8 @@ export class CommandBatcher {
   readonly #options: BatcherOptions;
   readonly #queue: Waiting[] = [];
   #inFlight = 0;
+  /** A batch is reading and deciding: the next one waits for it to start writing. */
+  #reading = false;
 
   constructor(db: Kysely<Database>, options: BatcherOptions) {
     this.#db = db;
@@ -48,9 +54,10 @@ export class CommandBatcher {
   #pump(): void {
     const maxInFlight = this.#options.maxInFlight ?? 4;
     const maxBatch = this.#options.maxBatch ?? 100;
-    while (this.#inFlight < maxInFlight && this.#queue.length > 0) {
+    if (this.#inFlight < maxInFlight && !this.#reading && this.#queue.length > 0) {
       const batch = this.#queue.splice(0, maxBatch);
       this.#inFlight++;
+      this.#reading = true;
       void this.#run(batch);
     }
   }
@@ -58,11 +65,18 @@ export class CommandBatcher {
   async #run(batch: Waiting[]): Promise<void> {
     let results: Awaited<ReturnType<typeof executeCommands>> | null = null;
     let failure: unknown = null;
+    let reading = true;
+    const writing = () => {
+      if (!reading) return;
+      reading = false;
+      this.#reading = false;
+      this.#pump();
+    };
     try {
       results = await executeCommands(
         this.#db,
         batch.map((w) => w.request),
-        this.#options,
+        { ...this.#options, onWriting: writing },
       );
     } catch (error) {
       failure = error;
@@ -70,7 +84,8 @@ export class CommandBatcher {
     // The next batch starts before this one's callers are answered: its first round trip
     // overlaps the work of answering them.
     this.#inFlight--;
-    this.#pump();
+    if (reading) writing();
+    else this.#pump();
     if (results === null) {
       await this.#contain(batch, failure);
       return;

@@ -82,6 +82,11 @@ export interface ExecuteOptions extends OutboxOptions {
    * events they derive from.
    */
   readonly summarize?: (touched: readonly TouchedStream[]) => readonly SummaryRow[];
+  /**
+   * Called when a batch has read and decided, as its write is sent (again on a retried attempt):
+   * a pipelined caller can start reading the next batch while this one writes and commits.
+   */
+  readonly onWriting?: () => void;
 }
 
 /** A `payment_summaries` row; `last_position` is filled in from `last_event_id` when written. */
@@ -427,6 +432,7 @@ async function runBatch(
         : [],
     ),
   };
+  options.onWriting?.();
   const positions = await link.write(batch);
   const located = (e: StoredEvent): StoredEvent => {
     if (e.position !== '') return e;
