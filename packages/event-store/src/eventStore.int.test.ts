@@ -9,6 +9,7 @@ import {
   executeCommands,
   migrateToLatest,
   openDatabase,
+  outboxRow,
   readStream,
   verifyStreams,
   type CommandRequest,
@@ -145,6 +146,18 @@ describe('event store on PostgreSQL', () => {
     expect(outbox.map((o) => o.event_id)).toEqual(events.map((e) => e.eventId));
     expect(outbox[0]?.transaction_id).toBe(events[0]?.transactionId);
     expect(outbox[0]?.headers).toMatchObject({ 'event-id': events[0]?.eventId, 'event-type': 'Added.v1' });
+    // The rows PostgreSQL builds are exactly the published form outboxRow() defines.
+    expect(
+      outbox.map((o) => ({
+        event_id: o.event_id,
+        message_key: o.message_key,
+        topic: o.topic,
+        type: o.type,
+        schema_version: o.schema_version,
+        payload: o.payload,
+        headers: o.headers,
+      })),
+    ).toEqual(events.map((e) => outboxRow(e, { topic: TOPIC })));
   });
 
   it('replays the original response for the same key and body, appending nothing', async () => {

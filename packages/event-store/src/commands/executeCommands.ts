@@ -11,7 +11,7 @@ import {
   type NewEvent,
   type StoredEvent,
 } from '../streams/storedEvent.ts';
-import { outboxRow, type OutboxOptions } from '../outbox/outboxRow.ts';
+import type { OutboxOptions } from '../outbox/outboxRow.ts';
 
 /** What a command answers: HTTP-like status and a JSON body, stored for idempotent replays. */
 export interface CommandResponse {
@@ -133,7 +133,7 @@ const RETRYABLE = new Set(['40001', '40P01', '23505']);
 /**
  * Runs commands in ONE transaction (group commit) with per-command semantics kept exact: each is
  * deduped on (caller, Idempotency-Key), decided against its stream's latest history under a row
- * lock, and either appends its events + outbox rows or fails alone (its key is released so a
+ * lock, and either appends its events + outbox rows or fails alone (its key stays unused so a
  * retry can run). Concurrent duplicates of a key apply exactly once: the unique index makes the
  * second wait for the first and then replay its stored response.
  *
@@ -381,6 +381,8 @@ async function runBatch(
   const appliedAt = new Set(applied.map((a) => a.i));
   const succeeded = (i: number): boolean => appliedAt.has(i) || results[i]?.ok === true;
   const batch = {
+    // The outbox rows are built from the events in SQL (migration 0006), as outboxRow() does.
+    topic: options.topic,
     events: allAppended.map((e, n) => ({
       n,
       event_id: e.eventId,
@@ -395,7 +397,6 @@ async function runBatch(
       prev_hash: e.prevHash,
       hash: e.hash,
     })),
-    outbox: allAppended.map((e, n) => ({ n, ...outboxRow(e, options) })),
     keys: applied.flatMap(({ i, response }) => {
       const r = requests[i] as CommandRequest;
       return r.idempotencyKey === null

@@ -16,6 +16,9 @@ import { sql, type Kysely } from 'kysely';
 //   transaction, fails with a unique violation when that one commits, and the caller runs its
 //   batch again, which then replays the stored response. Rows are inserted in (caller, key)
 //   order, so two batches cannot wait on each other's keys.
+// - Outbox rows are built here from the events they announce (the published form of
+//   `outboxRow()` in outbox/outboxRow.ts, tested equal) instead of travelling in the batch as a
+//   second copy of every event: ~40 % of the batch's bytes, serialised, escaped, sent and parsed.
 // - The `streams` table and 0005's functions are dropped: nothing else reads them.
 //
 // Each statement takes its own snapshot (PL/pgSQL in READ COMMITTED): the history read after the
@@ -72,7 +75,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     )
     .execute(db);
 
-  // batch: { events: [...], outbox: [...], keys: [{caller, key, fingerprint, status_code, response}],
+  // batch: { topic, events: [...], keys: [{caller, key, fingerprint, status_code, response}],
   //          summaries: [payment_summaries rows, with last_event_id for last_position], inbox: [...] }
   // returns: { event_id: [position, transaction_id] } of the inserted events.
   await sql`
@@ -97,11 +100,21 @@ export async function up(db: Kysely<any>): Promise<void> {
         INTO positions
         FROM ev;
 
+      -- The published form of each event, its text values exactly as the batch gives them.
       INSERT INTO outbox (event_id, message_key, topic, type, schema_version, payload, headers)
-      SELECT o.event_id, o.message_key, o.topic, o.type, o.schema_version, o.payload, o.headers
-        FROM jsonb_to_recordset(batch->'outbox') AS o(
-               n integer, event_id uuid, message_key text, topic text, type text, schema_version integer,
-               payload jsonb, headers jsonb)
+      SELECT o.event_id::uuid, o.stream_id, batch->>'topic', o.type || '.v' || o.schema_version,
+             o.schema_version,
+             jsonb_build_object(
+               'eventId', o.event_id, 'type', o.type || '.v' || o.schema_version,
+               'streamId', o.stream_id, 'streamType', o.stream_type, 'streamVersion', o.stream_version,
+               'data', o.data, 'metadata', o.metadata, 'recordedAt', o.recorded_at, 'hash', o.hash),
+             jsonb_build_object(
+               'event-id', o.event_id, 'event-type', o.type || '.v' || o.schema_version,
+               'schema-version', o.schema_version::text,
+               'correlation-id', o.metadata->>'correlationId', 'event-hash', o.hash)
+        FROM jsonb_to_recordset(batch->'events') AS o(
+               n integer, event_id text, stream_id text, stream_type text, stream_version integer,
+               type text, schema_version integer, data jsonb, metadata jsonb, recorded_at text, hash text)
        ORDER BY o.n;
 
       -- Complete rows, in key order (see above); a duplicate fails the batch, which is run again.
