@@ -19,12 +19,25 @@ export function canonicalJson(value: unknown): string {
     case 'bigint':
       throw new TypeError('bigint must be converted to a decimal string before hashing');
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-      const entries = Object.entries(value as Record<string, unknown>)
-        .filter(([, v]) => v !== undefined)
-        // Default sort compares UTF-16 code units, as RFC 8785 requires.
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+      // Built by concatenation (no entries/filter/map/join arrays): it runs for every event and
+      // every command, twice per request in the API.
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+        return `${out}]`;
+      }
+      const record = value as Record<string, unknown>;
+      // sort() without a comparator compares UTF-16 code units, as RFC 8785 requires.
+      const keys = Object.keys(record).sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const v = record[key];
+        if (v === undefined) continue;
+        out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`;
+        first = false;
+      }
+      return `${out}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonicalJson.ts';
@@ -30,6 +31,39 @@ describe('canonical JSON', () => {
   it('sorts keys, drops white space, keeps integers and escapes strings like RFC 8785', () => {
     expect(canonicalJson({ b: 1, a: [true, null, 'x"\n\u0001é'], c: { z: {}, y: [] } })).toBe(
       '{"a":[true,null,"x\\"\\n\\u0001é"],"b":1,"c":{"y":[],"z":{}}}',
+    );
+  });
+
+  it('sorts keys by UTF-16 code units at every depth, drops undefined, and parses back to the value', () => {
+    expect(canonicalJson({ z: 1, é: 2, '\u{1F600}': 3, Z: 4, a: undefined })).toBe(
+      '{"Z":4,"z":1,"é":2,"\u{1F600}":3}',
+    );
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.maxSafeInteger(),
+        fc.string({ unit: 'binary' }),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(fc.string({ unit: 'binary', maxLength: 6 }), tie('value'), { maxKeys: 5 }),
+      ),
+    })).value;
+    // The rule written as plainly as possible, to hold the fast version to.
+    const reference = (v: unknown): string => {
+      if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+      if (v === null || typeof v !== 'object') return JSON.stringify(v);
+      const entries = Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${reference(x)}`).join(',')}}`;
+    };
+    fc.assert(
+      fc.property(json, (value) => {
+        const text = canonicalJson(value);
+        expect(text).toBe(reference(value));
+        expect(JSON.parse(text)).toEqual(value);
+      }),
     );
   });
 
