@@ -62,6 +62,32 @@ describe('event store on PostgreSQL', () => {
     await database.drop();
   });
 
+  /** Another session's open transaction holding `key` (caller svc-a) stored but uncommitted. */
+  async function holdKeyUncommitted(key: string, fingerprint: string, total: number): Promise<pg.Client> {
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    await other.query('BEGIN');
+    await other.query(
+      `INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response) VALUES ('svc-a', $1, $2, 201, $3)`,
+      [key, fingerprint, JSON.stringify({ total })],
+    );
+    return other;
+  }
+
+  /** Waits until `count` sessions of this database wait on a lock (polled from another session:
+   *  pg_stat_activity is a snapshot for a whole transaction). */
+  async function waitForLockWaiters(count: number, what: string): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const { rows } = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND datname = current_database()`.execute(db);
+      if ((rows[0]?.n ?? 0) >= count) return;
+      if (Date.now() > deadline) throw new Error(`${what} never waited on the uncommitted key`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   it("writes a command's inbox row with its outcome, and none for a command that failed", async () => {
     const stream = `s-${randomBytes(4).toString('hex')}`;
     const [okId, noneId, failedId] = [randomUUID(), randomUUID(), randomUUID()];
@@ -241,14 +267,8 @@ describe('event store on PostgreSQL', () => {
     // and wait on the key's primary key as they write; its COMMIT fails them all on the unique
     // index, and each is run again and replays the stored response.
     const key = `late-${randomBytes(4).toString('hex')}`;
-    const other = new pg.Client({ connectionString: database.url });
-    await other.connect();
+    const other = await holdKeyUncommitted(key, 'fp-late', 42);
     try {
-      await other.query('BEGIN');
-      await other.query(
-        `INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response) VALUES ('svc-a', $1, 'fp-late', 201, '{"total": 42}')`,
-        [key],
-      );
       const running = Array.from({ length: 4 }, (_, n) =>
         executeCommands(
           db,
@@ -259,16 +279,7 @@ describe('event store on PostgreSQL', () => {
           { topic: TOPIC },
         ),
       );
-      // Polled from another session: pg_stat_activity is a snapshot for a whole transaction.
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const { rows } = await sql<{ n: number }>`
-          SELECT count(*)::int AS n FROM pg_stat_activity
-           WHERE wait_event_type = 'Lock' AND datname = current_database()`.execute(db);
-        if ((rows[0]?.n ?? 0) >= 4) break;
-        if (Date.now() > deadline) throw new Error('the batches never waited on the uncommitted key');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitForLockWaiters(4, 'the batches');
       await other.query('COMMIT');
       const results = await Promise.all(running);
       for (const [dup, fresh] of results) {
@@ -348,24 +359,10 @@ describe('event store on PostgreSQL', () => {
     // after batch 1 started writing, must not wait for it. With one transaction in flight it would.
     const key = `pipe-${randomBytes(4).toString('hex')}`;
     const batcher = new CommandBatcher(db, { topic: TOPIC, maxInFlight: 2, maxBatch: 100 });
-    const other = new pg.Client({ connectionString: database.url });
-    await other.connect();
+    const other = await holdKeyUncommitted(key, 'fp-pipe', 7);
     try {
-      await other.query('BEGIN');
-      await other.query(
-        `INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response) VALUES ('svc-a', $1, 'fp-pipe', 201, '{"total": 7}')`,
-        [key],
-      );
       const first = batcher.submit({ ...addCommand(`s-${key}-1`, 1, { key }), fingerprint: 'fp-pipe' });
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const { rows } = await sql<{ n: number }>`
-          SELECT count(*)::int AS n FROM pg_stat_activity
-           WHERE wait_event_type = 'Lock' AND datname = current_database()`.execute(db);
-        if ((rows[0]?.n ?? 0) >= 1) break;
-        if (Date.now() > deadline) throw new Error('batch 1 never waited on the uncommitted key');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitForLockWaiters(1, 'batch 1');
       let firstDone = false;
       void first.then(() => (firstDone = true));
       const second = await Promise.race([
