@@ -8,11 +8,13 @@ export function parseForm(body: string): Record<string, unknown> {
   for (const pair of body.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    const rawKey = decodeURIComponent((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '));
-    const value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
-    const path = rawKey.match(/^[^[]+|\[[^\]]*\]/g)?.map((p) => (p.startsWith('[') ? p.slice(1, -1) : p)) ?? [
-      rawKey,
-    ];
+    const rawKey = decode(eq < 0 ? pair : pair.slice(0, eq));
+    const value = eq < 0 ? '' : decode(pair.slice(eq + 1));
+    const path = !rawKey.includes('[')
+      ? [rawKey]
+      : (rawKey.match(/^[^[]+|\[[^\]]*\]/g)?.map((p) => (p.startsWith('[') ? p.slice(1, -1) : p)) ?? [
+          rawKey,
+        ]);
     let node: Record<string, unknown> | unknown[] = out;
     for (let i = 0; i < path.length; i++) {
       const key = path[i] as string;
@@ -32,4 +34,10 @@ export function parseForm(body: string): Record<string, unknown> {
     }
   }
   return out;
+}
+
+/** One form-encoded component: `+` is a space, then percent-decoding (most components have neither). */
+function decode(component: string): string {
+  if (!component.includes('%') && !component.includes('+')) return component;
+  return decodeURIComponent(component.replace(/\+/g, ' '));
 }
