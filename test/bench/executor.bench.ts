@@ -8,6 +8,7 @@
 // payment) is read over its inspection port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpuSeconds, kafkaCpu, postgresCpu } from './cpuUsage.ts';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,62 @@ async function stopChild(child: Child): Promise<void> {
   await exited;
 }
 
+/** The local ports of `pid`'s TCP connections to port `remotePort` (from /proc/<pid>/fd and /proc/net/tcp*). */
+function connectionPorts(pid: number | undefined, remotePort: number): Set<number> {
+  const ports = new Set<number>();
+  if (pid === undefined) return ports;
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m?.[1] !== undefined) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        const [local, remote, inode] = [f[1], f[2], f[9]];
+        if (local === undefined || remote === undefined || inode === undefined || !inodes.has(inode))
+          continue;
+        if (parseInt(remote.split(':')[1] ?? '', 16) === remotePort)
+          ports.add(parseInt(local.split(':')[1] ?? '', 16));
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+  return ports;
+}
+
+/**
+ * CPU seconds of this database's PostgreSQL backends per client process (by the client's socket
+ * ports), so the PostgreSQL figure can be split into who asked for the work.
+ */
+function postgresCpuByClient(
+  database: string,
+  pgPort: number,
+  clients: Readonly<Record<string, number | undefined>>,
+): Record<string, number> {
+  const ports = Object.entries(clients).map(([name, pid]) => [name, connectionPorts(pid, pgPort)] as const);
+  const out: Record<string, number> = Object.fromEntries(Object.keys(clients).map((n) => [n, 0]));
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue;
+    }
+    if (!cmdline.startsWith('postgres: ') || !cmdline.includes(` ${database} `)) continue;
+    const port = Number(/\d+\.\d+\.\d+\.\d+\((\d+)\)/.exec(cmdline)?.[1]);
+    const owner = ports.find(([, set]) => set.has(port))?.[0];
+    if (owner !== undefined) out[owner] = (out[owner] ?? 0) + cpuSeconds(Number(d));
+  }
+  return out;
+}
+
 const postgres = await startPostgres(log);
 const kafka = await startKafka(log);
 
@@ -90,7 +147,7 @@ try {
   const db = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 8 });
   await migrateToLatest(db);
 
-  async function backlog(topic: string, count: number): Promise<string[]> {
+  async function backlog(topic: string, count: number): Promise<{ ids: string[]; customerId: string }> {
     const customerId = `cust_${randomBytes(4).toString('hex')}`;
     const register: CommandRequest = {
       caller: 'bench',
@@ -163,7 +220,7 @@ try {
       }
       await executeCommands(db, batch, { topic, summarize: paymentSummaryRows });
     }
-    return ids;
+    return { ids, customerId };
   }
 
   async function drain(
@@ -171,7 +228,7 @@ try {
     count: number,
     rate: number,
   ): Promise<{ seconds: number; callTimes: number[] }> {
-    const ids = await backlog(topic, count);
+    const { ids, customerId } = await backlog(topic, count);
     const sim = await startSimulator();
     running.push(sim.child);
     const simulator = sim.child;
@@ -194,7 +251,10 @@ try {
       }),
     );
     const warmUp = (await simRequests()).length;
-    const cpu0 = { postgres: postgresCpu(url.pathname.slice(1)), kafka: kafkaCpu(kafka.brokers[0] ?? '') };
+    const database = url.pathname.slice(1);
+    const pgPort = Number(url.port);
+    const counters = () => ({ postgres: postgresCpu(database), kafka: kafkaCpu(kafka.brokers[0] ?? '') });
+    const backlog0 = counters();
     const relay = await spawnChild(
       'outbox relay',
       'services/outbox-relay/src/main.ts',
@@ -218,6 +278,12 @@ try {
       { timeoutMs: 120_000, intervalMs: 100, describe: () => `the relay did not publish ${count} payments` },
     );
     await admin.disconnect();
+    const backlog1 = counters();
+    const perPayment = (s: number): string => `${((s * 1000) / count).toFixed(2)} ms`;
+    log(
+      `publishing the backlog (relay start included), CPU per payment: relay ${perPayment(cpuSeconds(relay.process.pid))}, ` +
+        `PostgreSQL ${perPayment(backlog1.postgres - backlog0.postgres)}, Kafka ${perPayment(backlog1.kafka - backlog0.kafka)}`,
+    );
     const executor = await spawnChild(
       'stripe executor',
       'services/stripe-executor/src/main.ts',
@@ -248,11 +314,17 @@ try {
     const started = Date.now();
     const progress: string[] = [];
     const children0 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
+    // The same window for every process: from here to the last payment seen succeeded.
+    const cpu0 = counters();
+    const pgClients = { executor: executor.process.pid, relay: relay.process.pid, bench: process.pid };
+    const pgBy0 = postgresCpuByClient(database, pgPort, pgClients);
     await waitFor(
       async () => {
+        // By the backlog's own customer: a list of every payment id in each poll cost this
+        // process and PostgreSQL more CPU than the count itself.
         const { rows } = await sql<{
           n: string;
-        }>`SELECT count(*) AS n FROM payment_summaries WHERE status = 'succeeded' AND payment_id = ANY(${ids})`.execute(
+        }>`SELECT count(*) AS n FROM payment_summaries WHERE customer_id = ${customerId} AND status = 'succeeded'`.execute(
           db,
         );
         const done = Number(rows[0]?.n);
@@ -267,14 +339,14 @@ try {
     log(`succeeded by tenths, s after the executor was up: ${progress.join(' ')}`);
     const children1 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     const self1 = cpuSeconds(process.pid);
-    const cpu1 = { postgres: postgresCpu(url.pathname.slice(1)), kafka: kafkaCpu(kafka.brokers[0] ?? '') };
+    const cpu1 = counters();
+    const pgBy1 = postgresCpuByClient(database, pgPort, pgClients);
     await stopChild(executor);
     await stopChild(relay);
     const requests = await simRequests(warmUp);
     // From the first Stripe call (consumer group joined, work flowing) to the last payment recorded.
     const first = requests[0]?.at ?? end;
     const seconds = (end - first) / 1000;
-    const perPayment = (s: number): string => `${((s * 1000) / count).toFixed(2)} ms`;
     const [relayCpu, executorCpu, simCpu] = children1.map((c, i) => c - (children0[i] ?? 0)) as [
       number,
       number,
@@ -284,6 +356,11 @@ try {
       `CPU per payment: executor ${perPayment(executorCpu)}, relay ${perPayment(relayCpu)}, ` +
         `simulator ${perPayment(simCpu)}, PostgreSQL ${perPayment(cpu1.postgres - cpu0.postgres)}, ` +
         `Kafka ${perPayment(cpu1.kafka - cpu0.kafka)}, bench (watching) ${perPayment(self1 - self0)}`,
+    );
+    log(
+      `PostgreSQL CPU per payment by client: ${Object.keys(pgClients)
+        .map((n) => `${n} ${perPayment((pgBy1[n] ?? 0) - (pgBy0[n] ?? 0))}`)
+        .join(', ')} (backends that closed during the run are missing)`,
     );
     // Stripe's side: exactly one PaymentIntent and one charge of the full amount per payment.
     const onStripe = (await (await fetch(`${sim.inspect}/payments`)).json()) as Record<
