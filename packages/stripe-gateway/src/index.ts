@@ -13,4 +13,4 @@ export {
   type RawStripeFailure,
 } from './errorMap.ts';
 export { idempotencyKey } from './idempotencyKeys.ts';
-export { backoffDelay, CircuitBreaker, TokenBucket, type BreakerState } from './resilience.ts';
+export { backoffDelay, CircuitBreaker, TokenBucket, type BreakerState, type Grant } from './resilience.ts';

@@ -62,68 +62,100 @@ export class CircuitBreaker {
   }
 }
 
+/** A call let through by the limiter; `release` once it is over (answered, failed or timed out). */
+export interface Grant {
+  /** How long the call waited for its slot (ms). */
+  readonly waitedMs: number;
+  release(): void;
+}
+
 /**
- * Client-side rate limiter: never more than `perSecond` calls in any one-second window (a sliding
- * log of grant times, on the real clock, so late timers cannot let calls bunch past the limit),
- * with grants spread at least half an interval apart so a backlog does not burst. `acquire` waits
- * for a slot and returns how long it waited.
+ * Client-side rate limiter: never more than `perSecond` calls reaching Stripe in any one-second
+ * window, whatever the latency between here and there. Stripe counts a request when it arrives,
+ * which is after its grant and before its answer; so a call holds its slot from its grant until
+ * a window after it is over (`release`). Then any `perSecond + 1` calls arriving within one
+ * second would need the last of them granted while the others still held their slots, which the
+ * limiter refuses. (A window counted from the grant instead lets a call that reaches Stripe late,
+ * such as the first one on a new connection, share its second with the next `perSecond` calls.)
+ * Grants are also spread at least half an interval apart, so a backlog does not burst. Waiters are
+ * served first come, first served.
  */
 export class TokenBucket {
   readonly #perSecond: number;
   readonly #minGapMs: number;
-  readonly #grants: number[] = [];
+  /** A second, plus margin for the millisecond clocks that stamp requests on Stripe's side. */
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  /** Calls granted and not over yet. */
+  #active = 0;
+  /** When the slots of calls that are over free up, oldest first (release time + window). */
+  readonly #freeing: number[] = [];
   #last = -Infinity;
-  /**
-   * The window is a little over a second: requests reach Stripe with some jitter after the grant
-   * (measured against the simulator in another process on a loaded 2-core machine: up to ~30 ms at
-   * a cold start). 30 ms of margin costs 2.9 % of the rate.
-   */
-  readonly #windowMs = 1030;
-  /** Callers waiting for a grant, first come first served; one timer serves them all. */
+  /** Callers waiting for a grant; one timer serves them all. */
   readonly #waiting: (() => void)[] = [];
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(perSecond: number) {
+  constructor(perSecond: number, options: { windowMs?: number; now?: () => number } = {}) {
     this.#perSecond = perSecond;
     this.#minGapMs = 500 / perSecond;
+    this.#windowMs = options.windowMs ?? 1010;
+    this.#now = options.now ?? (() => performance.now());
   }
 
-  /** Resolves once the call may go out; returns how long it waited (ms). */
-  async acquire(): Promise<number> {
-    const started = performance.now();
-    if (this.#waiting.length === 0 && this.#grant(started)) return 0;
-    // One queue and one timer instead of a timer per waiter: hundreds of waiting calls would
-    // otherwise all wake up on every free slot and all but one go back to sleep.
-    await new Promise<void>((resolve) => {
-      this.#waiting.push(resolve);
-      this.#schedule();
-    });
-    return performance.now() - started;
+  /** Resolves once the call may go out; release the grant when the call is over. */
+  async acquire(): Promise<Grant> {
+    const started = this.#now();
+    if (this.#waiting.length > 0 || !this.#take(started)) {
+      // One queue and one timer instead of a timer per waiter: hundreds of waiting calls would
+      // otherwise all wake up on every free slot and all but one go back to sleep.
+      await new Promise<void>((resolve) => {
+        this.#waiting.push(resolve);
+        this.#schedule();
+      });
+    }
+    let released = false;
+    return {
+      waitedMs: this.#now() - started,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#active--;
+        this.#freeing.push(this.#now() + this.#windowMs);
+        this.#schedule();
+      },
+    };
   }
 
-  /** Takes a grant at `now` if the window and the gap allow it. */
-  #grant(now: number): boolean {
-    while (this.#grants.length > 0 && (this.#grants[0] as number) <= now - this.#windowMs)
-      this.#grants.shift();
-    if (this.#grants.length >= this.#perSecond || now - this.#last < this.#minGapMs) return false;
-    this.#grants.push(now);
+  /** Slots held at `now`: calls in flight plus calls over less than a window ago. */
+  #held(now: number): number {
+    while (this.#freeing.length > 0 && (this.#freeing[0] as number) <= now) this.#freeing.shift();
+    return this.#active + this.#freeing.length;
+  }
+
+  /** Takes a slot at `now` if the window and the gap allow it. */
+  #take(now: number): boolean {
+    if (this.#held(now) >= this.#perSecond || now - this.#last < this.#minGapMs) return false;
+    this.#active++;
     this.#last = now;
     return true;
   }
 
   #schedule(): void {
     if (this.#timer !== null || this.#waiting.length === 0) return;
-    const now = performance.now();
-    const waitWindow =
-      this.#grants.length < this.#perSecond ? 0 : (this.#grants[0] as number) + this.#windowMs - now;
-    const waitGap = this.#last + this.#minGapMs - now;
+    const now = this.#now();
+    let wait = this.#last + this.#minGapMs - now;
+    if (this.#held(now) >= this.#perSecond) {
+      // Every slot taken by a call still in flight: its release schedules the next round.
+      if (this.#freeing.length === 0) return;
+      wait = Math.max(wait, (this.#freeing[0] as number) - now);
+    }
     this.#timer = setTimeout(
       () => {
         this.#timer = null;
-        while (this.#waiting.length > 0 && this.#grant(performance.now())) this.#waiting.shift()?.();
+        while (this.#waiting.length > 0 && this.#take(this.#now())) this.#waiting.shift()?.();
         this.#schedule();
       },
-      Math.max(1, waitWindow, waitGap),
+      Math.max(1, wait),
     );
   }
 }

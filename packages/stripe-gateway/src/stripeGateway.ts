@@ -293,13 +293,17 @@ export class StripeGateway {
         });
         return { ok: false, failure };
       }
-      if (this.#limiter !== null) {
-        const waited = await this.#limiter.acquire();
-        observe?.limiterWait?.(waited);
-      }
+      const grant = this.#limiter === null ? null : await this.#limiter.acquire();
+      if (grant !== null) observe?.limiterWait?.(grant.waitedMs);
       const started = performance.now();
       try {
-        const value = await fn(this.#stripe);
+        let value: T;
+        try {
+          value = await fn(this.#stripe);
+        } finally {
+          // Answered, failed or timed out: the call holds its slot a window longer (TokenBucket).
+          grant?.release();
+        }
         this.breaker.success();
         observe?.call?.(operation, performance.now() - started, 'ok');
         return { ok: true, value };

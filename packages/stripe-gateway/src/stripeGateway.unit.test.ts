@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeSimulator } from '@payledger/stripe-sim';
 import { classify } from './errorMap.ts';
 import { idempotencyKey } from './idempotencyKeys.ts';
-import { CircuitBreaker, TokenBucket, backoffDelay } from './resilience.ts';
+import { CircuitBreaker, TokenBucket, backoffDelay, type Grant } from './resilience.ts';
 import { StripeGateway, type GatewayOptions } from './stripeGateway.ts';
 
 let sim: StripeSimulator;
@@ -245,11 +245,36 @@ describe('resilience parts', () => {
     const times: number[] = [];
     const start = performance.now();
     while (performance.now() - start < 1500) {
-      await bucket.acquire();
+      const grant = await bucket.acquire();
       times.push(performance.now());
+      grant.release();
     }
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(50);
     expect(times.length).toBeGreaterThanOrEqual(70);
+  });
+});
+
+describe('limiter slots', () => {
+  it('a call holds its slot until a window after it is over, however late it reaches Stripe', async () => {
+    let now = 0;
+    const bucket = new TokenBucket(2, { windowMs: 100, now: () => now });
+    const first = await bucket.acquire();
+    now = 250; // past the gap between grants
+    const second = await bucket.acquire();
+    let third: Grant | null = null;
+    const waiting = bucket.acquire().then((g) => (third = g));
+    // Seconds after both grants, but the first call is still in flight and the second just ended:
+    // both still hold their slots (the first may not even have reached Stripe yet).
+    now = 5000;
+    second.release();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(third).toBeNull();
+    // A window after the second call ended, its slot is free again; the first still holds its own.
+    now = 5100;
+    await waiting;
+    expect(third).not.toBeNull();
+    first.release();
+    (third as Grant | null)?.release();
   });
 });
 
