@@ -135,8 +135,50 @@ async function startSimulator(): Promise<{ child: Child; port: string; inspect: 
   );
   return { child, port: child.match[1] ?? '', inspect: child.match[2] ?? '' };
 }
+/**
+ * A fresh broker runs its JIT-compiled paths cold: publish and consume as much as a phase does
+ * (12 partitions, ~1 KB values with headers, batches of 1,000) on a topic of its own first, so the
+ * phases measure a warm broker, as production has (and as bench:relay does).
+ */
+async function warmUpKafka(brokers: readonly string[]): Promise<void> {
+  const client = new Kafka({ brokers: [...brokers], logLevel: logLevel.NOTHING });
+  const topic = `bench.executor.warmup.${Date.now().toString(36)}`;
+  const admin = client.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 12 }] });
+  await admin.disconnect();
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const total = 30_000;
+  const value = 'x'.repeat(900);
+  for (let sent = 0; sent < total; sent += 1000) {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: 1000 }, (_, i) => ({
+        key: `warm_${sent + i}`,
+        value,
+        headers: { 'event-id': `${sent + i}`, 'event-type': 'Warmup.v1' },
+      })),
+    });
+  }
+  await producer.disconnect();
+  const consumer = client.consumer({ groupId: `${topic}.group` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let seen = 0;
+  await consumer.run({ eachBatch: async ({ batch }) => void (seen += batch.messages.length) });
+  await waitFor(async () => seen >= total, {
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    describe: () => `the Kafka warm-up read ${seen} of ${total} messages`,
+  });
+  await consumer.disconnect();
+}
+
 const running: Child[] = [];
 try {
+  await warmUpKafka(kafka.brokers);
   const admin = new pg.Client({ connectionString: postgres.adminUrl });
   await admin.connect();
   await admin.query('DROP DATABASE IF EXISTS bench_executor WITH (FORCE)');
