@@ -120,10 +120,14 @@ function randomHex(bytes: number): string {
   return randomPool.bytes.toString('hex', randomPool.at - bytes, randomPool.at);
 }
 
-/** An event as kept: its object as JSON text taken when it happened, turned into an object when read. */
+/**
+ * An event as kept: a shallow copy of its object taken when it happened (the simulator only ever
+ * replaces an object's fields, never changes a nested value in place, so the copy stays as it
+ * was), deep-copied into a Stripe event only when something reads it.
+ */
 interface KeptEvent {
   readonly head: Obj;
-  readonly objectJson: string;
+  readonly object: Obj;
   built?: Obj;
 }
 
@@ -890,8 +894,7 @@ export class StripeSimulator {
   }
 
   #emit(type: string, object: Obj): void {
-    // The object as it is now (it changes later): JSON text, cheaper to take than a deep copy and
-    // turned back into an event only when something reads it.
+    // The object as it is now (it changes later): see KeptEvent.
     const event: KeptEvent = {
       head: {
         id: `evt_${randomHex(12)}`,
@@ -903,7 +906,7 @@ export class StripeSimulator {
         pending_webhooks: this.#webhook === undefined ? 0 : 1,
         request: { id: null, idempotency_key: null },
       },
-      objectJson: JSON.stringify(publicObject(object)),
+      object: publicObject(object),
     };
     this.#events.push(event);
     this.#eventIndex.set(String(event.head['id']), event);
@@ -976,7 +979,7 @@ function positiveInt(p: Obj, name: string): number {
 
 /** The event as Stripe shows it (built once, on first read). */
 function built(event: KeptEvent): Obj {
-  event.built ??= { ...event.head, data: { object: JSON.parse(event.objectJson) as Obj } };
+  event.built ??= { ...event.head, data: { object: structuredClone(event.object) } };
   return event.built;
 }
 
@@ -984,6 +987,9 @@ function publicCharge(charge: Obj): Obj {
   return publicObject(charge);
 }
 
+/** A shallow copy without the simulator's own `_` fields. */
 function publicObject(object: Obj): Obj {
-  return Object.fromEntries(Object.entries(object).filter(([k]) => !k.startsWith('_')));
+  const copy: Obj = {};
+  for (const key in object) if (key[0] !== '_') copy[key] = object[key];
+  return copy;
 }
