@@ -31,7 +31,7 @@ const Environment = z.object({
   /** Most ledger writes committed together in one transaction (group commit). */
   EXECUTOR_WRITE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Group-commit transactions in flight at once. */
-  EXECUTOR_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(1),
+  EXECUTOR_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(2),
   /** PostgreSQL connections of the executor (reads, group-committed writes, inbox rows). */
   EXECUTOR_DB_POOL_SIZE: z.coerce.number().int().min(2).max(64).default(6),
   EXECUTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),

@@ -71,7 +71,7 @@ export interface ExecutorDeps {
   readonly log?: (message: string) => void;
   /** Most ledger writes committed together in one transaction (group commit); default 500. */
   readonly maxWriteBatch?: number;
-  /** Write transactions in flight at once, each holding a connection; default 1. */
+  /** Write transactions in flight at once, each holding a connection; default 2. */
   readonly maxWritesInFlight?: number;
 }
 
@@ -100,7 +100,7 @@ export class StripeExecutor {
       topic: deps.eventsTopic,
       summarize: paymentSummaryRows,
       maxBatch: deps.maxWriteBatch ?? 500,
-      maxInFlight: deps.maxWritesInFlight ?? 1,
+      maxInFlight: deps.maxWritesInFlight ?? 2,
     });
     this.#reads = new MessageReads(deps.db);
   }
