@@ -330,12 +330,18 @@ function toIncomingMessage(topic: string, partition: number, message: KafkaMessa
     const last = Array.isArray(value) ? value.at(-1) : value;
     return last === undefined ? [] : [[name, last.toString()] as const];
   });
+  const raw = message.value;
+  let value: string | undefined;
   return {
     topic,
     partition,
     offset: message.offset,
     key: message.key?.toString() ?? null,
-    value: message.value?.toString() ?? '',
+    // Decoded on first read: a consumer that goes by the headers (the executor skips most
+    // event types on `event-type`) never pays for the value's UTF-8 decoding.
+    get value(): string {
+      return (value ??= raw?.toString() ?? '');
+    },
     // fromEntries defines own properties, so a header named __proto__ stays a header.
     headers: Object.fromEntries(headers),
   };
