@@ -77,8 +77,8 @@ export interface Grant {
  * second would need the last of them granted while the others still held their slots, which the
  * limiter refuses. (A window counted from the grant instead lets a call that reaches Stripe late,
  * such as the first one on a new connection, share its second with the next `perSecond` calls.)
- * Grants are also spread at least half an interval apart, so a backlog does not burst. Waiters are
- * served first come, first served.
+ * Grants are also paced half an interval apart (a few may catch up after a late timer), so a
+ * backlog does not burst. Waiters are served first come, first served.
  */
 export class TokenBucket {
   readonly #perSecond: number;
@@ -90,7 +90,8 @@ export class TokenBucket {
   #active = 0;
   /** When the slots of calls that are over free up, oldest first (release time + window). */
   readonly #freeing: number[] = [];
-  #last = -Infinity;
+  /** Earliest time of the next grant (pacing); a late timer may catch up a few grants at once. */
+  #nextAt = -Infinity;
   /** Callers waiting for a grant; one timer serves them all. */
   readonly #waiting: (() => void)[] = [];
   #timer: NodeJS.Timeout | null = null;
@@ -134,16 +135,20 @@ export class TokenBucket {
 
   /** Takes a slot at `now` if the window and the gap allow it. */
   #take(now: number): boolean {
-    if (this.#held(now) >= this.#perSecond || now - this.#last < this.#minGapMs) return false;
+    if (this.#held(now) >= this.#perSecond || now < this.#nextAt) return false;
     this.#active++;
-    this.#last = now;
+    // Paced at half an interval, measured from the schedule rather than from when the timer
+    // fired: a busy event loop wakes the limiter late, and it then lets the grants it owed go at
+    // once (at most four) instead of falling behind for good. The slots keep every second at
+    // Stripe under the rate either way.
+    this.#nextAt = Math.max(this.#nextAt, now - 4 * this.#minGapMs) + this.#minGapMs;
     return true;
   }
 
   #schedule(): void {
     if (this.#timer !== null || this.#waiting.length === 0) return;
     const now = this.#now();
-    let wait = this.#last + this.#minGapMs - now;
+    let wait = this.#nextAt - now;
     if (this.#held(now) >= this.#perSecond) {
       // Every slot taken by a call still in flight: its release schedules the next round.
       if (this.#freeing.length === 0) return;
