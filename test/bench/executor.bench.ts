@@ -145,7 +145,14 @@ async function warmUpKafka(brokers: readonly string[]): Promise<void> {
   const topic = `bench.executor.warmup.${Date.now().toString(36)}`;
   const admin = client.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 12 }] });
+  // A broker that has just started may not answer metadata yet: try until every partition has a leader.
+  await waitFor(
+    async () => {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 12 }] }).catch(() => false);
+      return (await admin.fetchTopicOffsets(topic).catch(() => [])).length === 12;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, describe: () => `the Kafka warm-up topic ${topic} is not ready` },
+  );
   await admin.disconnect();
   const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
