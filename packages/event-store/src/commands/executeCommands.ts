@@ -132,10 +132,11 @@ const RETRYABLE = new Set(['40001', '40P01', '23505']);
 
 /**
  * Runs commands in ONE transaction (group commit) with per-command semantics kept exact: each is
- * deduped on (caller, Idempotency-Key), decided against its stream's latest history under a row
+ * deduped on (caller, Idempotency-Key), decided against its stream's latest history under a stream
  * lock, and either appends its events + outbox rows or fails alone (its key stays unused so a
- * retry can run). Concurrent duplicates of a key apply exactly once: the unique index makes the
- * second wait for the first and then replay its stored response.
+ * retry can run). Concurrent duplicates of a key apply exactly once: the key's primary key makes
+ * the second wait for the first and fail when it commits; its batch is run again and replays the
+ * stored response.
  *
  * Returns one settled result per request, in order. Throws only if the transaction itself fails.
  */
