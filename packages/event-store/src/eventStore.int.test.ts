@@ -380,6 +380,21 @@ describe('event store on PostgreSQL', () => {
     }
   });
 
+  it('serializes concurrent transactions on one stream with its lock: every append lands, none conflicts', async () => {
+    // Separate transactions (not one batcher): without the stream lock they would read the same
+    // head, collide on (stream_id, stream_version) and exhaust their retries.
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const results = await Promise.all(
+      Array.from({ length: 16 }, () => executeCommands(db, [addCommand(stream, 1)], { topic: TOPIC })),
+    );
+    expect(results.map(([r]) => (r?.ok ? r.value.kind : String(r?.error)))).toEqual(
+      Array.from({ length: 16 }, () => 'applied'),
+    );
+    const events = await readStream(db, stream);
+    expect(events.map((e) => e.streamVersion)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(verifyStreams(events)).toEqual([]);
+  });
+
   it('fails only the command PostgreSQL refuses, not the rest of its group commit', async () => {
     const streams = Array.from({ length: 6 }, () => `s-${randomBytes(4).toString('hex')}`);
     const batcher = new CommandBatcher(db, { topic: TOPIC, maxInFlight: 1, maxBatch: 100 });
