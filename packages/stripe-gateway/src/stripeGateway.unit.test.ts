@@ -278,6 +278,22 @@ describe('limiter slots', () => {
   });
 });
 
+describe('limiter pacing', () => {
+  it('lets the grants a late timer owed go at once, at most four beyond the one due', async () => {
+    let now = 0;
+    const bucket = new TokenBucket(10, { windowMs: 1000, now: () => now }); // 50 ms apart
+    (await bucket.acquire()).release();
+    now = 5000; // the event loop was busy: the pacing is far behind its schedule
+    const granted: number[] = [];
+    const pending = Array.from({ length: 7 }, (_, i) => bucket.acquire().then(() => granted.push(i)));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(granted).toEqual([0, 1, 2, 3, 4]);
+    now = 5100; // back on schedule: one grant per 50 ms again
+    await Promise.all(pending);
+    expect(granted).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+});
+
 describe('429 storm', () => {
   it('limiter and backoff keep calls under the limit and every call completes', async () => {
     const limited = new StripeSimulator({ rateLimitPerSecond: 20 });
