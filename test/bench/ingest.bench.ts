@@ -1,7 +1,12 @@
 // npm run bench:ingest — create-payment commands over HTTP on loopback from a separate load process,
-// against PostgreSQL with fsync on; in the same run the ceiling: pgbench running the equivalent
-// transaction (one event row + one outbox row, same payload size), best of 8, 16 and 32 clients.
-// Last line: `ingest: <n> commands/s, ceiling <m>/s, ratio <r>, p99 <ms> ms`.
+// against PostgreSQL with fsync on, in three phases on one server:
+// 1. throughput at saturation: BENCH_CLIENTS closed-loop clients (default 256);
+// 2. the ceiling: pgbench running the equivalent transaction (one event row + one outbox row, same
+//    payload size), best of 8, 16 and 32 clients;
+// 3. latency at a stated offered load (BENCHMARKS.md: not at saturation): an open loop offering
+//    the ceiling's rate (or BENCH_LATENCY_RATE), p50/p99 timed from each command's scheduled time.
+// Last line: `ingest: <n> commands/s, ceiling <m>/s, ratio <r>, p99 <ms> ms` (n from phase 1,
+// p99 from phase 3).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -12,9 +17,11 @@ import { freePort, repoRoot, startPostgres, waitFor, type PostgresServer } from 
 import { commandCpu, cpuSeconds, postgresCpu } from './cpuUsage.ts';
 
 const run = promisify(execFile);
-const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 64);
+const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 256);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 5);
+const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
+const LATENCY_RATE = process.env['BENCH_LATENCY_RATE'];
 const PG_SECONDS = Number(process.env['BENCH_PG_SECONDS'] ?? 8);
 const log = (line: string): void => void process.stderr.write(`[bench:ingest] ${line}\n`);
 
@@ -142,55 +149,66 @@ async function main(): Promise<void> {
     });
     if (!reg.ok) throw new Error(`could not register the bench customer: ${reg.status} ${await reg.text()}`);
 
-    log(`load: ${CLIENTS} closed-loop clients, ${WARMUP}s warm-up, ${SECONDS}s measured`);
-    const loadgen = spawn(
-      process.execPath,
-      [
-        join(repoRoot, 'test/bench/loadgen.ts'),
-        base,
-        token,
-        String(CLIENTS),
-        String(WARMUP),
-        String(SECONDS),
-        'bench-customer',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    children.push(loadgen);
-    // CPU per command of each part over the measured window (the load generator's warm-up excluded).
-    const cpuNow = () => ({
-      api: commandCpu('services/api/src/main.ts'),
-      postgres: postgresCpu('bench_ingest_api'),
-      loadgen: cpuSeconds(loadgen.pid),
-    });
-    let cpu0 = cpuNow();
-    const warm = setTimeout(() => (cpu0 = cpuNow()), WARMUP * 1000);
-    let cpu1: ReturnType<typeof cpuNow> | null = null;
-    loadgen.once('exit', () => clearTimeout(warm));
-    let out = '';
-    loadgen.stdout?.on('data', (d: Buffer) => {
-      // The result line arrives as the measured window ends: read the counters then.
-      cpu1 ??= cpuNow();
-      out += d.toString();
-    });
-    await new Promise((resolve) => loadgen.on('exit', resolve));
-    const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
+    interface LoadResult {
       rate: number;
       p50ms: number;
       p99ms: number;
       errors: number;
       count: number;
+      clients: number;
       payloadBytes: number;
+    }
+    /** Runs the load generator; CPU of each part over its measured window (warm-up excluded). */
+    const runLoad = async (mode: 'closed' | 'open', amount: number, warmup: number, seconds: number) => {
+      const loadgen = spawn(
+        process.execPath,
+        [
+          join(repoRoot, 'test/bench/loadgen.ts'),
+          base,
+          token,
+          mode,
+          String(Math.round(amount)),
+          String(warmup),
+          String(seconds),
+          'bench-customer',
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      children.push(loadgen);
+      const cpuNow = () => ({
+        api: commandCpu('services/api/src/main.ts'),
+        postgres: postgresCpu('bench_ingest_api'),
+        loadgen: cpuSeconds(loadgen.pid),
+      });
+      let cpu0 = cpuNow();
+      const warm = setTimeout(() => (cpu0 = cpuNow()), warmup * 1000);
+      let cpu1: ReturnType<typeof cpuNow> | null = null;
+      loadgen.once('exit', () => clearTimeout(warm));
+      let out = '';
+      loadgen.stdout?.on('data', (d: Buffer) => {
+        // The result line arrives as the measured window ends: read the counters then.
+        cpu1 ??= cpuNow();
+        out += d.toString();
+      });
+      const code = await new Promise((resolve) => loadgen.on('exit', resolve));
+      if (code !== 0) throw new Error(`the load generator exited with ${String(code)}`);
+      const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
+      const end = cpu1 ?? cpuNow();
+      const per = (s: number): string => `${((s * 1e6) / Math.max(1, result.count)).toFixed(0)} us`;
+      const cpu =
+        `API ${per(end.api - cpu0.api)}, PostgreSQL ${per(end.postgres - cpu0.postgres)}, ` +
+        `load generator ${per(end.loadgen - cpu0.loadgen)}`;
+      return { result, cpu };
     };
-    api.kill('SIGTERM');
-    await new Promise((resolve) => api.on('exit', resolve));
-    log(`system: ${result.count} commands, ${result.errors} errors, p50 ${result.p50ms.toFixed(1)} ms`);
-    const end = cpu1 ?? cpuNow();
-    const perCommand = (s: number): string => `${((s * 1e6) / Math.max(1, result.count)).toFixed(0)} us`;
+
+    log(`throughput: ${CLIENTS} closed-loop clients, ${WARMUP}s warm-up, ${SECONDS}s measured`);
+    const saturated = await runLoad('closed', CLIENTS, WARMUP, SECONDS);
+    const result = saturated.result;
     log(
-      `CPU per command: API ${perCommand(end.api - cpu0.api)}, PostgreSQL ${perCommand(end.postgres - cpu0.postgres)}, ` +
-        `load generator ${perCommand(end.loadgen - cpu0.loadgen)}`,
+      `throughput: ${result.count} commands, ${result.errors} errors, ${result.rate.toFixed(0)}/s ` +
+        `(p50 ${result.p50ms.toFixed(1)} ms, p99 ${result.p99ms.toFixed(1)} ms at saturation)`,
     );
+    log(`CPU per command: ${saturated.cpu}`);
 
     // 2. The ceiling, on the same server, with an event payload of the same size.
     const pgbUrl = await createDatabase(postgres.adminUrl, 'bench_ingest_pgbench');
@@ -211,13 +229,32 @@ async function main(): Promise<void> {
     await db.destroy();
     const top = await ceiling(pgbUrl, sample);
 
+    // 3. Latency at a stated offered load: the ceiling's rate, open loop; then, for the record,
+    //    three quarters of it (the last line reports the first).
+    const offered = LATENCY_RATE === undefined ? top.tps : Number(LATENCY_RATE);
+    const latencyAt = async (rate: number) => {
+      log(
+        `latency: open loop offering ${rate.toFixed(0)} commands/s, 3s warm-up, ${LATENCY_SECONDS}s measured`,
+      );
+      const r = (await runLoad('open', rate, 3, LATENCY_SECONDS)).result;
+      log(
+        `latency: ${r.count} commands, ${r.errors} errors, ${r.rate.toFixed(0)}/s answered on ` +
+          `${r.clients} connections, p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms at ${rate.toFixed(0)}/s offered`,
+      );
+      return r;
+    };
+    const timed = await latencyAt(offered);
+    await latencyAt(offered * 0.75);
+    api.kill('SIGTERM');
+    await new Promise((resolve) => api.on('exit', resolve));
+
     const ratio = result.rate / top.tps;
     log(
       `machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, PostgreSQL ${serverVersion} (fsync ${fsync}), Node ${process.version}, ${top.version}; ` +
         `event payload ${sample.length} bytes; best pgbench at ${top.clients} clients`,
     );
     console.log(
-      `ingest: ${result.rate.toFixed(0)} commands/s, ceiling ${top.tps.toFixed(0)}/s, ratio ${ratio.toFixed(2)}, p99 ${result.p99ms.toFixed(1)} ms`,
+      `ingest: ${result.rate.toFixed(0)} commands/s, ceiling ${top.tps.toFixed(0)}/s, ratio ${ratio.toFixed(2)}, p99 ${timed.p99ms.toFixed(1)} ms`,
     );
   } finally {
     for (const c of children) c.kill('SIGKILL');

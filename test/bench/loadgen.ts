@@ -1,7 +1,13 @@
-// Load generator for bench:ingest, run in its own process: `clients` closed-loop HTTP/1.1 clients,
-// each on its own keep-alive connection with one request in flight, send create-payment commands
-// for `seconds` after `warmup` seconds; every latency goes into a histogram. Prints one JSON line
-// with the result.
+// Load generator for bench:ingest, run in its own process. Two modes, each sending create-payment
+// commands for `seconds` after `warmup` seconds, every latency into a histogram, then one JSON
+// line with the result:
+// - `closed <clients>`: that many closed-loop clients, each on its own keep-alive connection with
+//   one request in flight (throughput at saturation);
+// - `open <rate>`: an open loop offering `rate` commands/s on a schedule, whatever the answers do
+//   (latency at a stated offered load). A command is due at its scheduled time and its latency
+//   counts from then, so a slow answer cannot hide the commands queued behind it (no coordinated
+//   omission). It goes out on an idle keep-alive connection, a new one while fewer than
+//   MAX_CONNECTIONS are open, or else waits for the first to free up (that wait is in its latency).
 //
 // It speaks HTTP over raw sockets (like wrk) instead of node:http: the load generator shares the
 // two cores with the system it measures, and node:http's client cost ~110 us of CPU per request
@@ -11,12 +17,22 @@
 import { connect, type Socket } from 'node:net';
 import { createHistogram, performance } from 'node:perf_hooks';
 
-const [url, token, clientsArg, warmupArg, secondsArg, customerId] = process.argv.slice(2);
-const clients = Number(clientsArg);
+const [url, token, mode, amountArg, warmupArg, secondsArg, customerId] = process.argv.slice(2);
+const amount = Number(amountArg);
 const warmupMs = Number(warmupArg) * 1000;
 const measureMs = Number(secondsArg) * 1000;
-if (url === undefined || token === undefined || customerId === undefined || !(clients > 0)) {
-  console.error('usage: loadgen.ts <url> <token> <clients> <warmup s> <seconds> <customerId>');
+/** Open loop: most connections open at once (the commands in flight at the offered rate). */
+const MAX_CONNECTIONS = 512;
+if (
+  url === undefined ||
+  token === undefined ||
+  customerId === undefined ||
+  (mode !== 'closed' && mode !== 'open') ||
+  !(amount > 0)
+) {
+  console.error(
+    'usage: loadgen.ts <url> <token> closed <clients> | open <commands/s>  <warmup s> <seconds> <customerId>',
+  );
   process.exit(2);
 }
 const target = new URL('/v1/payments', url);
@@ -112,20 +128,74 @@ class Connection {
   }
 }
 
-async function client(connection: Connection): Promise<void> {
-  while (!done) {
-    const start = performance.now();
-    const status = await connection.send(request(seq++));
-    if (!measuring) continue;
-    if (status === 201) {
-      histogram.record(Math.max(1, Math.round((performance.now() - start) * 1000))); // microseconds
-      count++;
-    } else errors++;
-  }
+/** Records one answer of the measured window (latency from `due`, in ms on performance.now()). */
+function record(status: number, due: number): void {
+  if (!measuring) return;
+  if (status === 201) {
+    histogram.record(Math.max(1, Math.round((performance.now() - due) * 1000))); // microseconds
+    count++;
+  } else errors++;
 }
 
-const connections = Array.from({ length: clients }, () => new Connection());
-const running = connections.map((c) => client(c));
+const connections: Connection[] = [];
+
+/** Closed loop: each client sends its next command as soon as the last one is answered. */
+async function closedLoop(clients: number): Promise<void> {
+  connections.push(...Array.from({ length: clients }, () => new Connection()));
+  await Promise.all(
+    connections.map(async (connection) => {
+      while (!done) {
+        const start = performance.now();
+        record(await connection.send(request(seq++)), start);
+      }
+    }),
+  );
+}
+
+/** Open loop: `rate` commands/s on a fixed schedule, each timed from when it was due. */
+async function openLoop(rate: number): Promise<void> {
+  const idle: Connection[] = [];
+  const queue: number[] = []; // due times of commands waiting for a connection
+  let inFlight = 0;
+  const dispatch = (connection: Connection, due: number): void => {
+    inFlight++;
+    void connection.send(request(seq++)).then((status) => {
+      inFlight--;
+      record(status, due);
+      const next = queue.shift();
+      if (next !== undefined && !done) dispatch(connection, next);
+      else idle.push(connection);
+    });
+  };
+  const start = performance.now();
+  let sent = 0;
+  const tick = (): void => {
+    if (done) return;
+    const due = Math.floor(((performance.now() - start) * rate) / 1000);
+    for (; sent < due; sent++) {
+      const at = start + (sent * 1000) / rate;
+      const connection =
+        idle.pop() ??
+        (connections.length < MAX_CONNECTIONS
+          ? connections[connections.push(new Connection()) - 1]
+          : undefined);
+      if (connection === undefined) queue.push(at);
+      else dispatch(connection, at);
+    }
+    setTimeout(tick, 1);
+  };
+  tick();
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (done && inFlight === 0) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 5);
+  });
+}
+
+const running = mode === 'closed' ? closedLoop(amount) : openLoop(amount);
 await new Promise((r) => setTimeout(r, warmupMs));
 measuring = true;
 const t0 = performance.now();
@@ -135,18 +205,20 @@ const elapsed = (performance.now() - t0) / 1000;
 done = true;
 // A reply that never comes must not hang the bench: after 10 s the connections are closed, which
 // settles whatever is still waiting.
-await Promise.race([Promise.all(running), new Promise((r) => setTimeout(r, 10_000).unref())]);
+await Promise.race([running, new Promise((r) => setTimeout(r, 10_000).unref())]);
 for (const c of connections) c.close();
-await Promise.all(running);
+await running;
 console.log(
   JSON.stringify({
+    mode,
     count,
     errors,
     seconds: elapsed,
     rate: count / elapsed,
     p50ms: histogram.percentile(50) / 1000,
     p99ms: histogram.percentile(99) / 1000,
-    clients,
+    clients: mode === 'closed' ? amount : connections.length,
+    offered: mode === 'open' ? amount : null,
     payloadBytes: Buffer.byteLength(body(1)),
   }),
 );
