@@ -132,7 +132,7 @@ describe('event store on PostgreSQL', () => {
 
   it('stores quotes, backslashes and any Unicode exactly as given (the batch travels as one SQL literal)', async () => {
     const stream = `s-${randomBytes(4).toString('hex')}`;
-    const tricky = `it's "quoted" \\ back\\slash \\' E'' $$ -- ; COMMIT; ünïcødé 💳 \n\t`;
+    const tricky = `it's "quoted" \\ back\\slash \\' E'' $$ $b$ $b0123456789ab$ $$; COMMIT; -- ünïcødé 💳 \n\t$`;
     const request: CommandRequest = {
       ...addCommand(stream, 1),
       decide: () => ({
