@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonicalJson.ts';
 
 /** The prev_hash of the first event of every stream: 64 zeros. */
@@ -29,7 +29,6 @@ export function eventHash(prevHash: string, fields: HashedEventFields): string {
     streamVersion: fields.streamVersion,
     type: fields.type,
   });
-  return createHash('sha256')
-    .update(prevHash + canonical, 'utf8')
-    .digest('hex');
+  // One-shot hash(): half the cost of createHash().update().digest() for one short input.
+  return hash('sha256', prevHash + canonical, 'hex');
 }

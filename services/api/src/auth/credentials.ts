@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
 /** What a credential may do. */
@@ -30,7 +30,7 @@ const CredentialInput = z
   );
 
 export function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  return hash('sha256', text, 'buffer');
 }
 
 /** Parses API_CREDENTIALS (a JSON array); the error never echoes a secret. */

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { canonicalJson, type EventMetadata } from '@payledger/event-store';
 import type { Credential, Scope } from '../auth/credentials.ts';
@@ -66,7 +66,7 @@ export function fingerprintOf(request: FastifyRequest): string {
     route,
     body: request.rawJson ?? null,
   });
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  return hash('sha256', canonical, 'hex');
 }
 
 /** Event metadata of a command: the caller as actor, a correlation id from the header or new. */
