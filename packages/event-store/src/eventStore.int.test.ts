@@ -62,6 +62,19 @@ describe('event store on PostgreSQL', () => {
     await database.drop();
   });
 
+  it('keeps only the indexes something reads on events (each costs every append an entry and its WAL)', async () => {
+    const { rows } = await sql<{ indexname: string }>`
+      SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'events' ORDER BY indexname`.execute(
+      db,
+    );
+    expect(rows.map((r) => r.indexname)).toEqual([
+      'events_event_id_key', // event ids are unique
+      'events_pkey', // position: audit replay, the global order
+      'events_stream_id_stream_version_key', // reading a stream; its versions are unique
+      'events_visibility', // (transaction_id, position): tailing events in commit order
+    ]);
+  });
+
   /** Another session's open transaction holding `key` (caller svc-a) stored but uncommitted. */
   async function holdKeyUncommitted(key: string, fingerprint: string, total: number): Promise<pg.Client> {
     const other = new pg.Client({ connectionString: database.url });

@@ -5,6 +5,7 @@ import * as m0003 from './0003_outbox_relay.ts';
 import * as m0004 from './0004_executor_inbox.ts';
 import * as m0005 from './0005_group_commit.ts';
 import * as m0006 from './0006_lean_group_commit.ts';
+import * as m0007 from './0007_drop_events_type_index.ts';
 
 /** Every migration, in order. Adding one = adding a line; landed ones are never edited. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_executor_inbox': m0004,
   '0005_group_commit': m0005,
   '0006_lean_group_commit': m0006,
+  '0007_drop_events_type_index': m0007,
 };
 
 /** Static provider (no file-system scanning: works the same bundled, on PGlite and in tests). */
