@@ -154,6 +154,7 @@ describe('payments', () => {
     const second = await post('/v1/payments', body, { key: 'replay-me' });
     expect(second.statusCode).toBe(first.statusCode);
     expect(second.json()).toEqual(first.json());
+    expect(second.headers.location).toBe(`/v1/payments/${first.json().id}`);
     expect(await counts()).toEqual(before);
   });
 

@@ -134,9 +134,11 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
       },
       (state, history) => ({ statusCode: 201, body: paymentView(state, history) }),
     );
+    // A replay answers with the payment the key made first, not the id drawn for this request.
+    const createdId = (response.body as { id?: string }).id ?? paymentId;
     return reply
       .code(response.statusCode)
-      .header('location', `/v1/payments/${paymentId}`)
+      .header('location', `/v1/payments/${createdId}`)
       .send(response.body);
   });
 
