@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -314,6 +314,152 @@ describe('event store on PostgreSQL', () => {
     }
   });
 
+  describe('new-stream batches (one round trip, migration 0008)', () => {
+    const fresh = (key: string | null, opts: { fingerprint?: string } = {}): CommandRequest => ({
+      ...addCommand(`n-${randomBytes(8).toString('hex')}`, 5, { key }),
+      // The request, not the stream drawn for it: a retry draws another stream id.
+      fingerprint: opts.fingerprint ?? 'add 5 to a new counter',
+      newStream: true,
+    });
+    const eventsOf = async (streams: string[]) =>
+      (await db.selectFrom('events').select('stream_id').where('stream_id', 'in', streams).execute()).map(
+        (r) => r.stream_id,
+      );
+    /** Queries sent by pg clients while `run` runs. */
+    async function countQueries<T>(run: () => Promise<T>): Promise<{ value: T; queries: number }> {
+      const spy = vi.spyOn(pg.Client.prototype, 'query');
+      try {
+        const value = await run();
+        return { value, queries: spy.mock.calls.length };
+      } finally {
+        spy.mockRestore();
+      }
+    }
+
+    it('writes events, outbox rows and keys in one query, as the two-round-trip path does', async () => {
+      const requests = [fresh(null), fresh(null)].map((r, n) => ({
+        ...r,
+        idempotencyKey: `nk-${randomUUID()}-${n}`,
+      }));
+      const { value: results, queries } = await countQueries(() =>
+        executeCommands(db, requests, { topic: TOPIC }),
+      );
+      expect(queries).toBe(1);
+      for (const [n, result] of results.entries()) {
+        expect(result?.ok && result.value.kind).toBe('applied');
+        const [event] = await readStream(db, (requests[n] as CommandRequest).streamId);
+        expect(event?.streamVersion).toBe(1);
+        expect(event?.position).toBe(
+          result?.ok && result.value.kind === 'applied' && result.value.events[0]?.position,
+        );
+        expect(verifyStreams([event as StoredEvent])).toEqual([]);
+        const outbox = await db
+          .selectFrom('outbox')
+          .selectAll()
+          .where('event_id', '=', event?.eventId ?? '')
+          .execute();
+        expect(outbox.map((o) => [o.payload, o.headers])).toEqual([
+          [
+            outboxRow(event as StoredEvent, { topic: TOPIC }).payload,
+            outboxRow(event as StoredEvent, { topic: TOPIC }).headers,
+          ],
+        ]);
+      }
+      // The same batch sent the usual way takes two round trips (BEGIN + read, write + COMMIT).
+      const usual = requests.map((r) => ({
+        ...r,
+        newStream: false,
+        idempotencyKey: `${r.idempotencyKey}-usual`,
+        streamId: `${r.streamId}-u`,
+      }));
+      expect((await countQueries(() => executeCommands(db, usual, { topic: TOPIC }))).queries).toBe(2);
+    });
+
+    it('replays a key used before and writes nothing of the retried command', async () => {
+      const key = `nk-${randomUUID()}`;
+      const first = fresh(key);
+      const [applied] = await executeCommands(db, [first], { topic: TOPIC });
+      // A retry draws a new stream id (as a retried create draws a new payment id).
+      const retry = fresh(key);
+      const [replay] = await executeCommands(db, [retry, fresh(`nk-${randomUUID()}`)], { topic: TOPIC });
+      expect(replay?.ok && replay.value).toEqual({
+        kind: 'replayed',
+        response: applied?.ok ? applied.value.response : null,
+      });
+      expect(await eventsOf([first.streamId, retry.streamId])).toEqual([first.streamId]);
+    });
+
+    it('refuses a key used before with a different request, writing nothing', async () => {
+      const key = `nk-${randomUUID()}`;
+      await executeCommands(db, [fresh(key)], { topic: TOPIC });
+      const other = fresh(key, { fingerprint: 'another request' });
+      const [refused] = await executeCommands(db, [other], { topic: TOPIC });
+      expect(refused?.ok).toBe(false);
+      expect(!refused?.ok && (refused?.error as EventStoreError).code).toBe('idempotency_key_reused');
+      expect(await eventsOf([other.streamId])).toEqual([]);
+    });
+
+    it('answers in-batch duplicates of a key with one command applied and the rest replaying it', async () => {
+      const key = `nk-${randomUUID()}`;
+      const batch = [fresh(key), fresh(key), fresh(key)];
+      const results = await executeCommands(db, batch, { topic: TOPIC });
+      expect(results.map((r) => r.ok && r.value.kind)).toEqual(['applied', 'replayed', 'replayed']);
+      expect(new Set(results.map((r) => JSON.stringify(r.ok && r.value.response))).size).toBe(1);
+      expect(await eventsOf(batch.map((r) => r.streamId))).toEqual([batch[0]?.streamId]);
+    });
+
+    it('waits for a transaction holding its key: replays it if it commits, applies if it rolls back', async () => {
+      for (const ending of ['COMMIT', 'ROLLBACK'] as const) {
+        const key = `nk-${randomUUID()}`;
+        const other = await holdKeyUncommitted(key, 'fp-held', 7);
+        try {
+          const request = { ...fresh(key), fingerprint: 'fp-held' };
+          const alongside = fresh(`nk-${randomUUID()}`);
+          // Its duplicate rides in the same batch: it must follow whatever the key turns out to be.
+          const follower = { ...fresh(key), fingerprint: 'fp-held' };
+          const running = executeCommands(db, [request, alongside, follower], { topic: TOPIC });
+          await waitForLockWaiters(1, 'the new-stream batch');
+          await other.query(ending);
+          const [held, free, dup] = await running;
+          expect(free?.ok && free.value.kind).toBe('applied');
+          if (ending === 'COMMIT') {
+            expect(held?.ok && held.value).toEqual({
+              kind: 'replayed',
+              response: { statusCode: 201, body: { total: 7 } },
+            });
+            expect(dup?.ok && dup.value).toEqual({
+              kind: 'replayed',
+              response: { statusCode: 201, body: { total: 7 } },
+            });
+            expect(await eventsOf([request.streamId, alongside.streamId, follower.streamId])).toEqual([
+              alongside.streamId,
+            ]);
+          } else {
+            expect(held?.ok && held.value.kind).toBe('applied');
+            expect(dup?.ok && dup.value.kind).toBe('replayed');
+            expect(
+              (await eventsOf([request.streamId, alongside.streamId, follower.streamId])).sort(),
+            ).toEqual([request.streamId, alongside.streamId].sort());
+          }
+        } finally {
+          await other.end();
+        }
+      }
+    });
+
+    it('takes the usual path for a batch that also holds other commands', async () => {
+      const stream = `s-${randomBytes(4).toString('hex')}`;
+      await executeCommands(db, [addCommand(stream, 1)], { topic: TOPIC });
+      const mixed = [fresh(`nk-${randomUUID()}`), addCommand(stream, 2)];
+      const { value: results, queries } = await countQueries(() =>
+        executeCommands(db, mixed, { topic: TOPIC }),
+      );
+      expect(queries).toBe(2);
+      expect(results.map((r) => r.ok && r.value.kind)).toEqual(['applied', 'applied']);
+      expect((await readStream(db, stream)).map((e) => e.streamVersion)).toEqual([1, 2]);
+    });
+  });
+
   it('fails a stale expected version with a typed conflict and stores nothing for it', async () => {
     const stream = `s-${randomBytes(4).toString('hex')}`;
     await executeCommands(db, [addCommand(stream, 1)], { topic: TOPIC });
@@ -388,6 +534,36 @@ describe('event store on PostgreSQL', () => {
       expect(firstDone).toBe(false);
       await other.query('COMMIT');
       expect(await first).toEqual({ kind: 'replayed', response: { statusCode: 201, body: { total: 7 } } });
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('lets new-stream commands through while a usual batch is still reading', async () => {
+    // The usual batch blocks in its read on a stream lock another session holds; with one queue
+    // the new-stream command would wait for that batch's reading turn.
+    const stream = `s-${randomBytes(4).toString('hex')}`;
+    const batcher = new CommandBatcher(db, { topic: TOPIC, maxInFlight: 2, maxBatch: 100 });
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock(1818584436, hashtext($1))', [stream]);
+      const usual = batcher.submit(addCommand(stream, 1));
+      await waitForLockWaiters(1, 'the usual batch');
+      const fresh: CommandRequest = {
+        ...addCommand(`n-${randomBytes(8).toString('hex')}`, 1),
+        newStream: true,
+      };
+      const created = await Promise.race([
+        batcher.submit(fresh),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the new-stream command waited for the reading batch')), 10_000),
+        ),
+      ]);
+      expect(created.kind).toBe('applied');
+      await other.query('COMMIT');
+      expect((await usual).kind).toBe('applied');
     } finally {
       await other.end();
     }

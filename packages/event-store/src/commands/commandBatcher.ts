@@ -37,6 +37,12 @@ export class CommandBatcher {
   #inFlight = 0;
   /** A batch is reading and deciding: the next one waits for it to start writing. */
   #reading = false;
+  /**
+   * New-stream commands (`CommandRequest.newStream`) batch apart from the rest: their batches
+   * have no read, so they need no reading turn, only a free transaction of their own.
+   */
+  readonly #newStreams: Waiting[] = [];
+  #newInFlight = 0;
 
   constructor(db: Kysely<Database>, options: BatcherOptions) {
     this.#db = db;
@@ -46,7 +52,7 @@ export class CommandBatcher {
   /** Runs `request` in the next group transaction; resolves after it is durably committed. */
   submit(request: CommandRequest): Promise<CommandResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ request, resolve, reject });
+      (request.newStream === true ? this.#newStreams : this.#queue).push({ request, resolve, reject });
       this.#pump();
     });
   }
@@ -60,6 +66,29 @@ export class CommandBatcher {
       this.#reading = true;
       void this.#run(batch);
     }
+    if (this.#newInFlight < maxInFlight && this.#newStreams.length > 0) {
+      const batch = this.#newStreams.splice(0, maxBatch);
+      this.#newInFlight++;
+      void this.#runNew(batch);
+    }
+  }
+
+  async #runNew(batch: Waiting[]): Promise<void> {
+    let results: Awaited<ReturnType<typeof executeCommands>> | null = null;
+    let failure: unknown = null;
+    try {
+      results = await executeCommands(
+        this.#db,
+        batch.map((w) => w.request),
+        this.#options,
+      );
+    } catch (error) {
+      failure = error;
+    }
+    this.#newInFlight--;
+    this.#pump();
+    if (results === null) await this.#contain(batch, failure);
+    else settle(batch, results);
   }
 
   async #run(batch: Waiting[]): Promise<void> {

@@ -52,6 +52,15 @@ export interface CommandRequest {
    * redelivered message is skipped exactly when its outcome is durable.
    */
   readonly inbox?: InboxRow | undefined;
+  /**
+   * The caller made `streamId` up for this command, unguessable and never used before (a new
+   * payment's id): the stream has no history and nothing else can write it until this commits.
+   * A batch of such commands (each with an idempotency key, no inbox row, distinct streams) is
+   * decided on empty histories and written in one round trip, without stream locks; a key found
+   * used at write time makes its command a replay instead, none of its rows written
+   * (migration 0008). Other batches take the two round trips.
+   */
+  readonly newStream?: boolean | undefined;
 }
 
 /** One row of `executor_inbox`: a message a consumer has fully handled. */
@@ -112,7 +121,16 @@ export interface SummaryRow {
 interface BatchLink {
   prepare(batch: unknown): Promise<PreparedBatch>;
   /** Writes the batch; on the direct link this also commits. */
-  write(batch: unknown): Promise<Record<string, [string, string]>>;
+  write(batch: unknown): Promise<Written>;
+  /** Key rows carry their command's stream id (the new-stream write filters on it). */
+  readonly keysWithStreams?: boolean;
+}
+
+interface Written {
+  /** event_id -> [position, transaction_id] of the inserted events. */
+  readonly positions: Record<string, [string, string]>;
+  /** Keys found used only at write time (new-stream batches): their commands replay these. */
+  readonly stored: PreparedBatch['stored'];
 }
 
 type Settled = { ok: true; value: CommandResult } | { ok: false; error: unknown };
@@ -150,6 +168,7 @@ export async function executeCommands(
   for (let attempt = 1; ; attempt++) {
     try {
       if (pool !== undefined) {
+        if (allNewStreams(requests)) return await runNewStreams(pool, requests, options);
         return await runDirect(pool, requests, options);
       }
       return await db.transaction().execute((trx) => runBatch(kyselyLink(trx), requests, options));
@@ -187,7 +206,7 @@ function kyselyLink(trx: Transaction<Database>): BatchLink {
       const { rows } = await sql<{
         positions: Record<string, [string, string]>;
       }>`SELECT ledger_append_batch(${jsonParam(batch)}) AS positions`.execute(trx);
-      return rows[0]?.positions ?? {};
+      return { positions: rows[0]?.positions ?? {}, stored: [] };
     },
   };
 }
@@ -223,7 +242,10 @@ async function runDirect(
             await client.query(`SELECT ledger_append_batch(${literal(batch)}::jsonb) AS positions; COMMIT`),
           );
           open = false;
-          return (written?.rows[0] as { positions: Record<string, [string, string]> }).positions;
+          return {
+            positions: (written?.rows[0] as { positions: Record<string, [string, string]> }).positions,
+            stored: [],
+          };
         },
       },
       requests,
@@ -238,6 +260,47 @@ async function runDirect(
     throw error;
   } finally {
     client.release(broken);
+  }
+}
+
+/** True when a batch can take the one-round-trip path of `CommandRequest.newStream`. */
+function allNewStreams(requests: readonly CommandRequest[]): boolean {
+  const streams = new Set<string>();
+  for (const r of requests) {
+    if (r.newStream !== true || r.idempotencyKey === null || r.inbox !== undefined) return false;
+    if (r.expectedVersion !== undefined && r.expectedVersion !== 0) return false;
+    streams.add(r.streamId);
+  }
+  return streams.size === requests.length;
+}
+
+/**
+ * A batch of new-stream commands on a pg pool: nothing to read (no history, no lock), so one
+ * round trip, `SELECT ledger_append_new_batch(...)`, its own transaction.
+ */
+async function runNewStreams(
+  pool: pg.Pool,
+  requests: readonly CommandRequest[],
+  options: ExecuteOptions,
+): Promise<Settled[]> {
+  const client = await pool.connect();
+  try {
+    return await runBatch(
+      {
+        keysWithStreams: true,
+        prepare: async () => ({ stored: [], history: [] }),
+        async write(batch) {
+          const { rows } = await client.query<{ written: Written }>(
+            `SELECT ledger_append_new_batch(${dollarQuoted(JSON.stringify(batch))}::jsonb) AS written`,
+          );
+          return (rows[0] as { written: Written }).written;
+        },
+      },
+      requests,
+      options,
+    );
+  } finally {
+    client.release();
   }
 }
 
@@ -401,6 +464,7 @@ async function runBatch(
               fingerprint: r.fingerprint,
               status_code: response.statusCode,
               response: response.body,
+              ...(link.keysWithStreams === true ? { stream_id: r.streamId } : {}),
             },
           ];
     }),
@@ -427,7 +491,21 @@ async function runBatch(
     ),
   };
   options.onWriting?.();
-  const positions = await link.write(batch);
+  const { positions, stored: usedAtWrite } = await link.write(batch);
+  // Keys found used only now (new-stream batches): those commands replay what was stored, none
+  // of their events were written; their in-batch duplicates replay them too.
+  const replacedAtWrite = new Set<number>();
+  for (const row of usedAtWrite) {
+    const i = leaders.get(`${row.caller}\u0000${row.key}`) as number;
+    results[i] = replayOf(requests[i] as CommandRequest, row.fingerprint, row.status_code, row.response);
+    replacedAtWrite.add(i);
+  }
+  if (replacedAtWrite.size > 0) {
+    for (let a = applied.length - 1; a >= 0; a--) {
+      if (replacedAtWrite.has((applied[a] as { i: number }).i)) applied.splice(a, 1);
+    }
+    for (const i of followers) results[i] = replayed(i);
+  }
   const located = (e: StoredEvent): StoredEvent => {
     if (e.position !== '') return e;
     const [position, transactionId] = positions[e.eventId] ?? ['', ''];
