@@ -48,6 +48,7 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
     commandName: string,
     command: PaymentCommand,
     respond: (state: PaymentState, history: readonly StoredEvent[]) => CommandResponse,
+    newStream = false,
   ): Promise<CommandResponse> => {
     const commandRequest: CommandRequest = {
       caller: credential.id,
@@ -56,6 +57,7 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
       streamId: paymentId,
       streamType: 'payment',
       metadata: metadataOf(request, credential),
+      newStream,
       decide(history) {
         if (history.length > 0 && !readsAll(credential) && history[0]?.metadata.actor !== credential.id) {
           // A writer acts on its own payments only; others' do not exist for it.
@@ -133,6 +135,8 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
         },
       },
       (state, history) => ({ statusCode: 201, body: paymentView(state, history) }),
+      // The id was made just now (newId: 128 random bits): one round trip, no read.
+      true,
     );
     // A replay answers with the payment the key made first, not the id drawn for this request.
     const createdId = (response.body as { id?: string }).id ?? paymentId;
