@@ -106,6 +106,31 @@ describe('gateway against the simulator', () => {
     expect(confirmed.ok && confirmed.value.status).toBe('succeeded');
   });
 
+  it('does not capture the caller stack the SDK records per request, and restores the limit', async () => {
+    const g = gateway();
+    // Count the stacks V8 formats with a frame of the SDK's request setup (StripeResource).
+    const original = Error.prepareStackTrace;
+    let sdkStacks = 0;
+    Error.prepareStackTrace = (error, frames) => {
+      if (frames.some((f) => /StripeResource/.test(f.getFileName() ?? ''))) sdkStacks++;
+      return original === undefined ? String(error) : original(error, frames);
+    };
+    const limit = Error.stackTraceLimit;
+    try {
+      const { paymentId, intent } = await newIntent(g, 'pm_card_visa');
+      const confirmed = await g.confirmPaymentIntent(
+        intent.id,
+        false,
+        idempotencyKey(paymentId, 'confirm', 1),
+      );
+      expect(confirmed.ok).toBe(true);
+    } finally {
+      Error.prepareStackTrace = original;
+    }
+    expect(sdkStacks).toBe(0);
+    expect(Error.stackTraceLimit).toBe(limit);
+  });
+
   it('reports a decline with its codes and does not retry it', async () => {
     const g = gateway();
     const { paymentId, intent } = await newIntent(g, 'pm_card_chargeDeclinedInsufficientFunds');
