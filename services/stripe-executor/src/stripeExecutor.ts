@@ -180,6 +180,7 @@ export class StripeExecutor {
       // Canceled before anything reached Stripe: nothing to charge, nothing to call.
       return await this.#record(
         paymentId,
+        history,
         { type: 'RecordCanceled', data: { paymentId, now: this.#now() } },
         e,
         'applied',
@@ -191,7 +192,7 @@ export class StripeExecutor {
       if (!found.ok) throw new TransientError(`search intents of ${paymentId}: ${found.failure.message}`);
       const existing = found.value[0];
       if (existing !== undefined) {
-        history = await this.#recordSteps(paymentId, [
+        history = await this.#recordSteps(paymentId, history, [
           () => ({
             type: 'RecordIntentCreated',
             data: { paymentId, intentId: existing.id, now: this.#now() },
@@ -218,13 +219,20 @@ export class StripeExecutor {
         idempotencyKey(paymentId, 'create_intent', submitted.attempt),
       );
       if (!created.ok)
-        return await this.#paymentFailure(e, paymentId, 'create_intent', submitted.attempt, created.failure);
+        return await this.#paymentFailure(
+          e,
+          paymentId,
+          history,
+          'create_intent',
+          submitted.attempt,
+          created.failure,
+        );
       // The intent id and the submission of the call that follows it (confirm, or cancel when a
       // cancel arrived meanwhile) in one transaction: both are decided on the locked history, so
       // the submission is durable before that call as before, one commit sooner.
       const intentId = created.value.id;
       const now = this.#now();
-      history = await this.#recordSteps(paymentId, [
+      history = await this.#recordSteps(paymentId, history, [
         () => ({ type: 'RecordIntentCreated', data: { paymentId, intentId, now } }),
         (after) => nextSubmission(paymentId, after, now),
       ]);
@@ -238,14 +246,23 @@ export class StripeExecutor {
     const intentId = state.intentId as string;
     if (state.cancelRequested) {
       // A cancel arrived between create and confirm: cancel the intent instead of confirming it.
-      const { attempt } = await this.#submit(paymentId, history, 'cancel');
+      const submitted = await this.#submit(paymentId, history, 'cancel');
+      const { attempt } = submitted;
       const canceled = await this.#deps.gateway.cancelPaymentIntent(
         intentId,
         idempotencyKey(paymentId, 'cancel', attempt),
       );
       if (!canceled.ok)
-        return await this.#paymentFailure(e, paymentId, 'cancel', attempt, canceled.failure, intentId);
-      return await this.#applyIntent(e, paymentId, canceled.value);
+        return await this.#paymentFailure(
+          e,
+          paymentId,
+          submitted.history,
+          'cancel',
+          attempt,
+          canceled.failure,
+          intentId,
+        );
+      return await this.#applyIntent(e, paymentId, submitted.history, canceled.value);
     }
     let forced: number | undefined;
     if (this.#submittedBeforeRetention(history, 'confirm')) {
@@ -256,7 +273,7 @@ export class StripeExecutor {
         current.value.status !== 'requires_confirmation' &&
         current.value.status !== 'requires_payment_method'
       ) {
-        return await this.#applyIntent(e, paymentId, current.value);
+        return await this.#applyIntent(e, paymentId, history, current.value);
       }
       forced = (state.attempts['confirm'] ?? 0) + 1;
     }
@@ -269,7 +286,7 @@ export class StripeExecutor {
         state.offSession,
         idempotencyKey(paymentId, 'confirm', attempt),
       );
-      if (result.ok) return await this.#applyIntent(e, paymentId, result.value);
+      if (result.ok) return await this.#applyIntent(e, paymentId, history, result.value);
       // processing_error: Stripe suggests one more try, as a new attempt with a new key.
       if (result.failure.retryWithNewAttempt && attempt === 1) {
         const again = await this.#submit(paymentId, history, 'confirm', 2);
@@ -277,12 +294,12 @@ export class StripeExecutor {
         attempt = again.attempt;
         continue;
       }
-      return await this.#paymentFailure(e, paymentId, 'confirm', attempt, result.failure, intentId);
+      return await this.#paymentFailure(e, paymentId, history, 'confirm', attempt, result.failure, intentId);
     }
   }
 
   /** Records what a PaymentIntent's state says. */
-  async #applyIntent(e: Envelope, paymentId: string, pi: IntentView): Promise<void> {
+  async #applyIntent(e: Envelope, paymentId: string, history: History, pi: IntentView): Promise<void> {
     const now = this.#now();
     let outcome: PaymentOutcome | null = null;
     switch (pi.status) {
@@ -339,12 +356,13 @@ export class StripeExecutor {
         // processing / requires_confirmation: the webhook or the reconciler will tell.
         break;
     }
-    await this.#record(paymentId, outcome, e, 'applied');
+    await this.#record(paymentId, history, outcome, e, 'applied');
   }
 
   async #paymentFailure(
     e: Envelope,
     paymentId: string,
+    history: History,
     operation: StripeOperation,
     attempt: number,
     failure: GatewayFailure,
@@ -361,6 +379,7 @@ export class StripeExecutor {
         if (operation === 'create_intent' || operation === 'confirm') {
           return await this.#record(
             paymentId,
+            history,
             {
               type: 'RecordFailed',
               data: {
@@ -377,6 +396,7 @@ export class StripeExecutor {
         }
         return await this.#record(
           paymentId,
+          history,
           {
             type: 'RecordDiscrepancy',
             data: {
@@ -397,6 +417,7 @@ export class StripeExecutor {
         });
         return await this.#record(
           paymentId,
+          history,
           {
             type: 'RecordRequiresAction',
             data: {
@@ -413,12 +434,13 @@ export class StripeExecutor {
         if (intentId === undefined) throw new TransientError(`${operation}: ${failure.message}`);
         const current = await this.#deps.gateway.retrievePaymentIntent(intentId);
         if (!current.ok) throw new TransientError(`retrieve after ${operation}: ${current.failure.message}`);
-        return await this.#applyIntent(e, paymentId, current.value);
+        return await this.#applyIntent(e, paymentId, history, current.value);
       }
       case 'unknown_outcome':
         // The charge may have happened: never guess, never create a new intent. Reconciliation decides.
         return await this.#record(
           paymentId,
+          history,
           {
             type: 'RecordOutcomeUnknown',
             data: {
@@ -449,16 +471,26 @@ export class StripeExecutor {
     const state = foldPayment(history);
     if (state.status !== 'authorized' || state.intentId === null || state.captureRequested === null)
       return await this.#markHandled(e, 'skipped');
-    const { attempt } = await this.#submit(paymentId, history, 'capture');
+    const submitted = await this.#submit(paymentId, history, 'capture');
+    const { attempt } = submitted;
     const result = await this.#deps.gateway.capturePaymentIntent(
       state.intentId,
       Number(state.captureRequested),
       idempotencyKey(paymentId, 'capture', attempt),
     );
     if (!result.ok)
-      return await this.#paymentFailure(e, paymentId, 'capture', attempt, result.failure, state.intentId);
+      return await this.#paymentFailure(
+        e,
+        paymentId,
+        submitted.history,
+        'capture',
+        attempt,
+        result.failure,
+        state.intentId,
+      );
     await this.#record(
       paymentId,
+      submitted.history,
       {
         type: 'RecordCaptured',
         data: { paymentId, amount: BigInt(result.value.amountReceived), now: this.#now() },
@@ -477,19 +509,29 @@ export class StripeExecutor {
       // Nothing was sent to Stripe: the cancel is ours alone.
       return await this.#record(
         paymentId,
+        history,
         { type: 'RecordCanceled', data: { paymentId, now: this.#now() } },
         e,
         'applied',
       );
     }
-    const { attempt } = await this.#submit(paymentId, history, 'cancel');
+    const submitted = await this.#submit(paymentId, history, 'cancel');
+    const { attempt } = submitted;
     const result = await this.#deps.gateway.cancelPaymentIntent(
       state.intentId,
       idempotencyKey(paymentId, 'cancel', attempt),
     );
     if (!result.ok)
-      return await this.#paymentFailure(e, paymentId, 'cancel', attempt, result.failure, state.intentId);
-    await this.#applyIntent(e, paymentId, result.value);
+      return await this.#paymentFailure(
+        e,
+        paymentId,
+        submitted.history,
+        'cancel',
+        attempt,
+        result.failure,
+        state.intentId,
+      );
+    await this.#applyIntent(e, paymentId, submitted.history, result.value);
   }
 
   async #refund(e: Envelope, history: History): Promise<void> {
@@ -499,7 +541,8 @@ export class StripeExecutor {
     const amount = state.pendingRefunds[refundId];
     if (amount === undefined || state.intentId === null) return await this.#markHandled(e, 'skipped');
     const operation: StripeOperation = `refund:${refundId}`;
-    const { attempt } = await this.#submit(paymentId, history, operation);
+    const submitted = await this.#submit(paymentId, history, operation);
+    const { attempt } = submitted;
     const result = await this.#deps.gateway.createRefund(
       { intentId: state.intentId, amount: Number(amount), refundId },
       idempotencyKey(paymentId, operation, attempt),
@@ -508,6 +551,7 @@ export class StripeExecutor {
       if (result.failure.kind === 'declined' || result.failure.kind === 'rejected') {
         return await this.#record(
           paymentId,
+          submitted.history,
           {
             type: 'RecordRefundFailed',
             data: {
@@ -521,7 +565,15 @@ export class StripeExecutor {
           'applied',
         );
       }
-      return await this.#paymentFailure(e, paymentId, operation, attempt, result.failure, state.intentId);
+      return await this.#paymentFailure(
+        e,
+        paymentId,
+        submitted.history,
+        operation,
+        attempt,
+        result.failure,
+        state.intentId,
+      );
     }
     const now = this.#now();
     const outcome: PaymentOutcome | null =
@@ -539,7 +591,7 @@ export class StripeExecutor {
         : result.value.status === 'failed' || result.value.status === 'canceled'
           ? { type: 'RecordRefundFailed', data: { paymentId, refundId, reason: result.value.status, now } }
           : null; // pending: refund.updated / refund.failed webhooks finish it
-    await this.#record(paymentId, outcome, e, 'applied');
+    await this.#record(paymentId, submitted.history, outcome, e, 'applied');
   }
 
   // --- customers --------------------------------------------------------------------------------
@@ -646,18 +698,21 @@ export class StripeExecutor {
     const attempt = forced ?? last ?? 1;
     if (last === attempt) return { attempt, history };
     const now = this.#now();
-    const after = await this.#recordSteps(paymentId, [() => submission(paymentId, operation, attempt, now)]);
+    const after = await this.#recordSteps(paymentId, history, [
+      () => submission(paymentId, operation, attempt, now),
+    ]);
     return { attempt, history: after };
   }
 
   /** Appends a payment outcome (none = just mark handled); with `handled`, its inbox row joins the transaction. */
   async #record(
     paymentId: string,
+    held: History,
     outcome: PaymentOutcome | null,
     handled?: Envelope,
     result = 'applied',
   ): Promise<void> {
-    await this.#recordSteps(paymentId, outcome === null ? [] : [() => outcome], handled, result);
+    await this.#recordSteps(paymentId, held, outcome === null ? [] : [() => outcome], handled, result);
   }
 
   /**
@@ -667,12 +722,13 @@ export class StripeExecutor {
    */
   async #recordSteps(
     paymentId: string,
+    held: History,
     steps: readonly ((state: PaymentState) => PaymentOutcome | null)[],
     handled?: Envelope,
     result = 'applied',
   ): Promise<History> {
     const fingerprint = steps.length === 0 ? 'none' : 'steps';
-    return await this.#append(paymentId, 'payment', fingerprint, handled, result, (history) => {
+    return await this.#append(paymentId, 'payment', fingerprint, held, handled, result, (history) => {
       let state = foldPayment(history);
       const events: PaymentEvent[] = [];
       for (const step of steps) {
@@ -688,8 +744,14 @@ export class StripeExecutor {
   }
 
   async #recordCustomer(customerId: string, outcome: CustomerOutcome, handled?: Envelope): Promise<History> {
-    return await this.#append(customerId, 'customer', outcome.type, handled, 'applied', (history) =>
-      decideCustomer(outcome, foldCustomer(history)),
+    return await this.#append(
+      customerId,
+      'customer',
+      outcome.type,
+      undefined,
+      handled,
+      'applied',
+      (history) => decideCustomer(outcome, foldCustomer(history)),
     );
   }
 
@@ -703,6 +765,7 @@ export class StripeExecutor {
     streamId: string,
     streamType: 'payment' | 'customer',
     fingerprint: string,
+    held: History | undefined,
     handled: Envelope | undefined,
     result: string,
     decide: (history: readonly StoredEvent[]) => readonly (PaymentEvent | CustomerEvent)[],
@@ -715,6 +778,9 @@ export class StripeExecutor {
       fingerprint,
       streamId,
       streamType,
+      // What this message's handling already holds of the stream: the batch reads only what
+      // came after it (nothing, unless another writer appended meanwhile).
+      knownHistory: held,
       metadata: {
         actor: 'stripe-executor',
         correlationId: handled?.metadata.correlationId ?? streamId,

@@ -47,6 +47,14 @@ export interface CommandRequest {
   /** Pure decision on the stream's history (may throw a domain error, which fails this command only). */
   decide(history: readonly StoredEvent[]): Decision;
   /**
+   * The stream's history as the caller already holds it (committed events, versions 1..n in
+   * order), so the batch reads only the events after version n under the stream lock instead of
+   * the whole history again; `decide` still gets the whole, latest history. The stored hash at
+   * version n is checked against the copy's last event: a copy that is not the stored chain fails
+   * this command with `stream_version_conflict` (nothing of it is written).
+   */
+  readonly knownHistory?: readonly StoredEvent[] | undefined;
+  /**
    * A consumer's inbox row for the message this command handles: written in the same transaction
    * when the command succeeds (whether or not it appended events), never when it fails, so a
    * redelivered message is skipped exactly when its outcome is durable.
@@ -119,7 +127,8 @@ export interface SummaryRow {
 
 /** The two round trips of a batch: read what it needs, then write what it decided. */
 interface BatchLink {
-  prepare(batch: unknown): Promise<PreparedBatch>;
+  /** With `after`, through ledger_read_batch_after (streams as {id, after}); else ledger_read_batch. */
+  prepare(batch: unknown, after: boolean): Promise<PreparedBatch>;
   /** Writes the batch; on the direct link this also commits. */
   write(batch: unknown): Promise<Written>;
   /** Key rows carry their command's stream id (the new-stream write filters on it). */
@@ -188,6 +197,8 @@ interface PreparedBatch {
     response: unknown;
   }[];
   readonly history: Parameters<typeof toStoredEvent>[0][];
+  /** ledger_read_batch_after only: the stored hash at each stream's `after` version. */
+  readonly heads?: Record<string, string>;
 }
 
 /** JSON text of a value for a `::jsonb` parameter (one parameter per batch, whatever its size). */
@@ -196,10 +207,12 @@ const jsonParam = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 /** Through kysely (PGlite, or a handle this package did not open): BEGIN and COMMIT on their own. */
 function kyselyLink(trx: Transaction<Database>): BatchLink {
   return {
-    async prepare(batch) {
-      const { rows } = await sql<{
-        prepared: PreparedBatch;
-      }>`SELECT ledger_read_batch(${jsonParam(batch)}) AS prepared`.execute(trx);
+    async prepare(batch, after) {
+      const { rows } = await (
+        after
+          ? sql<{ prepared: PreparedBatch }>`SELECT ledger_read_batch_after(${jsonParam(batch)}) AS prepared`
+          : sql<{ prepared: PreparedBatch }>`SELECT ledger_read_batch(${jsonParam(batch)}) AS prepared`
+      ).execute(trx);
       return (rows[0] as { prepared: PreparedBatch }).prepared;
     },
     async write(batch) {
@@ -230,10 +243,11 @@ async function runDirect(
   try {
     return await runBatch(
       {
-        async prepare(batch) {
+        async prepare(batch, after) {
           open = true;
+          const read = after ? 'ledger_read_batch_after' : 'ledger_read_batch';
           const [, prepared] = results(
-            await client.query(`BEGIN; SELECT ledger_read_batch(${literal(batch)}::jsonb) AS prepared`),
+            await client.query(`BEGIN; SELECT ${read}(${literal(batch)}::jsonb) AS prepared`),
           );
           return (prepared?.rows[0] as { prepared: PreparedBatch }).prepared;
         },
@@ -331,10 +345,23 @@ async function runBatch(
     return { caller: r.caller, key: r.idempotencyKey as string };
   });
   const streamTypes = new Map<string, string>();
+  // Per stream, the shortest history a caller holds (null: one holds none, read it whole).
+  const known = new Map<string, readonly StoredEvent[] | null>();
   requests.forEach((r, i) => {
-    if (!followers.has(i) && !streamTypes.has(r.streamId)) streamTypes.set(r.streamId, r.streamType);
+    if (followers.has(i)) return;
+    if (!streamTypes.has(r.streamId)) streamTypes.set(r.streamId, r.streamType);
+    const held = r.knownHistory ?? null;
+    const before = known.get(r.streamId);
+    if (before === undefined || (before !== null && (held === null || held.length < before.length)))
+      known.set(r.streamId, held);
   });
-  const prepared = await link.prepare({ keys, streams: [...streamTypes.keys()] });
+  const readAfter = [...known.values()].some((h) => h !== null && h.length > 0);
+  const prepared = await link.prepare(
+    readAfter
+      ? { keys, streams: [...streamTypes.keys()].map((id) => ({ id, after: known.get(id)?.length ?? 0 })) }
+      : { keys, streams: [...streamTypes.keys()] },
+    readAfter,
+  );
   const used = new Set<string>();
   for (const row of prepared.stored) {
     used.add(`${row.caller}\u0000${row.key}`);
@@ -343,8 +370,28 @@ async function runBatch(
   }
   // A stream's head is its last event; a stream without events starts at the genesis hash.
   const heads = new Map<string, StreamHead>();
+  /** Streams whose held copy is not the stored chain: their commands fail. */
+  const mismatched = new Map<string, string>();
   for (const [id, streamType] of streamTypes) {
-    heads.set(id, { streamType, version: 0, lastHash: GENESIS_HASH, history: [] });
+    const held = known.get(id) ?? null;
+    const last = held?.at(-1);
+    if (held === null || last === undefined) {
+      heads.set(id, { streamType, version: 0, lastHash: GENESIS_HASH, history: [] });
+      continue;
+    }
+    const stored = prepared.heads?.[id];
+    if (last.streamVersion !== held.length || last.streamId !== id || stored !== last.hash) {
+      mismatched.set(
+        id,
+        `the history held of stream ${id} (${held.length} events) is not the stored one: read it again and retry`,
+      );
+    }
+    heads.set(id, {
+      streamType: (held[0] as StoredEvent).streamType,
+      version: last.streamVersion,
+      lastHash: last.hash,
+      history: [...held],
+    });
   }
   for (const row of prepared.history) {
     const head = heads.get(row.stream_id);
@@ -367,6 +414,8 @@ async function runBatch(
     if (k !== null && used.has(k)) return;
     const head = heads.get(r.streamId) as StreamHead;
     try {
+      const mismatch = mismatched.get(r.streamId);
+      if (mismatch !== undefined) throw new EventStoreError('stream_version_conflict', mismatch);
       if (head.streamType !== r.streamType) {
         throw new EventStoreError(
           'stream_version_conflict',

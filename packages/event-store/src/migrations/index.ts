@@ -7,6 +7,7 @@ import * as m0005 from './0005_group_commit.ts';
 import * as m0006 from './0006_lean_group_commit.ts';
 import * as m0007 from './0007_drop_events_type_index.ts';
 import * as m0008 from './0008_new_stream_batch.ts';
+import * as m0009 from './0009_executor_read_after.ts';
 
 /** Every migration, in order. Adding one = adding a line; landed ones are never edited. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0006_lean_group_commit': m0006,
   '0007_drop_events_type_index': m0007,
   '0008_new_stream_batch': m0008,
+  '0009_executor_read_after': m0009,
 };
 
 /** Static provider (no file-system scanning: works the same bundled, on PGlite and in tests). */
