@@ -435,6 +435,55 @@ describe('crashes and lost keys', () => {
     expect(sim.intentsFor(paymentId)).toHaveLength(0);
   });
 
+  it('sees a cancel appended by another writer while it holds the payment: cancels the intent, never confirms it', async () => {
+    // A topic nobody consumes: only the executor below handles this payment.
+    const quiet = await createTestTopic('exec-quiet', 1);
+    let canceledMeanwhile = false;
+    /** Another writer appends a cancel while the create call is answered, after the executor's last write. */
+    class CancelDuringCreate extends StripeGateway {
+      override async createPaymentIntent(
+        ...args: Parameters<StripeGateway['createPaymentIntent']>
+      ): ReturnType<StripeGateway['createPaymentIntent']> {
+        const created = await super.createPaymentIntent(...args);
+        const paymentId = args[0].paymentId;
+        await paymentCommand(db, quiet, paymentId, {
+          type: 'CancelPayment',
+          data: { paymentId, reason: 'changed mind', now: new Date().toISOString() },
+        });
+        canceledMeanwhile = true;
+        return created;
+      }
+    }
+    const direct = new StripeExecutor({
+      db,
+      gateway: new CancelDuringCreate({
+        secretKey: 'sk_test_x',
+        host: '127.0.0.1',
+        port: simPort,
+        protocol: 'http',
+        ratePerSecond: 0,
+      }),
+      metrics: createExecutorMetrics(),
+      deadLetter: new InProcessBus().publisher(),
+      deadLetterTopic: 'dlq',
+      maxDeliveries: 3,
+      eventsTopic: quiet,
+    });
+    const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
+    const created = (await paymentState(db, paymentId)).history[0];
+    await direct.handle(message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {}));
+    expect(canceledMeanwhile).toBe(true);
+    const { state, types } = await paymentState(db, paymentId);
+    expect(state.status).toBe('canceled');
+    expect(types).not.toContain('PaymentSucceeded');
+    const intents = sim.intentsFor(paymentId);
+    expect(intents).toHaveLength(1);
+    expect(intents[0]?.['status']).toBe('canceled');
+    expect(
+      sim.requests.filter((r) => r.path === `/v1/payment_intents/${String(intents[0]?.['id'])}/confirm`),
+    ).toEqual([]);
+  });
+
   it('dead-letters a message that keeps failing, with its reason, and moves on', async () => {
     const bus = new InProcessBus();
     const dlq: IncomingMessage[] = [];
