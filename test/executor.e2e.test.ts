@@ -43,6 +43,32 @@ let relay: RunningRelay;
 let executor: RunningExecutor | null = null;
 const children: ChildProcess[] = [];
 
+/** An executor of the test's own, outside any consumer group: messages are handed to it directly. */
+function directExecutor(options: {
+  gateway?: StripeGateway;
+  eventsTopic: string;
+  deadLetter?: ReturnType<InProcessBus['publisher']>;
+  maxDeliveries?: number;
+}): StripeExecutor {
+  return new StripeExecutor({
+    db,
+    gateway: options.gateway ?? simulatorGateway(),
+    metrics: createExecutorMetrics(),
+    deadLetter: options.deadLetter ?? new InProcessBus().publisher(),
+    deadLetterTopic: 'dlq',
+    maxDeliveries: options.maxDeliveries ?? 3,
+    eventsTopic: options.eventsTopic,
+  });
+}
+
+/** A gateway on the simulator, limiter off (`Gateway` for one with a behaviour of the test's). */
+function simulatorGateway(
+  secretKey = 'sk_test_x',
+  Gateway: typeof StripeGateway = StripeGateway,
+): StripeGateway {
+  return new Gateway({ secretKey, host: '127.0.0.1', port: simPort, protocol: 'http', ratePerSecond: 0 });
+}
+
 function executorEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: database.url,
@@ -353,13 +379,7 @@ describe('crashes and lost keys', () => {
   });
 
   it('looks the intent up instead of creating a second one when its key is past retention', async () => {
-    const gateway = new StripeGateway({
-      secretKey: 'sk_test_x',
-      host: '127.0.0.1',
-      port: simPort,
-      protocol: 'http',
-      ratePerSecond: 0,
-    });
+    const gateway = simulatorGateway();
     const customer = await registerCustomer(db, topic);
     const paymentId = await createPayment(db, topic, customer, 'pm_card_visa');
     // The past: the create was submitted 25 h ago and Stripe created the intent, then we crashed.
@@ -388,15 +408,7 @@ describe('crashes and lost keys', () => {
       { idempotencyKey: key },
     );
     sim.clock.advance(25 * 3600 * 1000); // Stripe forgets the key
-    const direct = new StripeExecutor({
-      db,
-      gateway,
-      metrics: createExecutorMetrics(),
-      deadLetter: new InProcessBus().publisher(),
-      deadLetterTopic: 'dlq',
-      maxDeliveries: 3,
-      eventsTopic: topic,
-    });
+    const direct = directExecutor({ gateway, eventsTopic: topic });
     const created = (await paymentState(db, paymentId)).history[0];
     await direct.handle(message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {}));
     const { state } = await paymentState(db, paymentId);
@@ -408,21 +420,7 @@ describe('crashes and lost keys', () => {
   it('never charges a payment canceled before the executor reached it', async () => {
     // The running executor may get there first: either way nothing reaches Stripe.
     const unused = topic;
-    const direct = new StripeExecutor({
-      db,
-      gateway: new StripeGateway({
-        secretKey: 'sk_test_x',
-        host: '127.0.0.1',
-        port: simPort,
-        protocol: 'http',
-        ratePerSecond: 0,
-      }),
-      metrics: createExecutorMetrics(),
-      deadLetter: new InProcessBus().publisher(),
-      deadLetterTopic: 'dlq',
-      maxDeliveries: 3,
-      eventsTopic: unused,
-    });
+    const direct = directExecutor({ eventsTopic: unused });
     const paymentId = await createPayment(db, unused, await registerCustomer(db, unused), 'pm_card_visa');
     await paymentCommand(db, unused, paymentId, {
       type: 'CancelPayment',
@@ -454,19 +452,8 @@ describe('crashes and lost keys', () => {
         return created;
       }
     }
-    const direct = new StripeExecutor({
-      db,
-      gateway: new CancelDuringCreate({
-        secretKey: 'sk_test_x',
-        host: '127.0.0.1',
-        port: simPort,
-        protocol: 'http',
-        ratePerSecond: 0,
-      }),
-      metrics: createExecutorMetrics(),
-      deadLetter: new InProcessBus().publisher(),
-      deadLetterTopic: 'dlq',
-      maxDeliveries: 3,
+    const direct = directExecutor({
+      gateway: simulatorGateway('sk_test_x', CancelDuringCreate),
       eventsTopic: quiet,
     });
     const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
@@ -489,18 +476,9 @@ describe('crashes and lost keys', () => {
     const dlq: IncomingMessage[] = [];
     const consumer = bus.consumer({ groupId: 'dlq-check', topics: ['dlq'] });
     await consumer.run(async (m) => void dlq.push(m));
-    const direct = new StripeExecutor({
-      db,
-      gateway: new StripeGateway({
-        secretKey: 'sk_live_wrong',
-        host: '127.0.0.1',
-        port: simPort,
-        protocol: 'http',
-        ratePerSecond: 0,
-      }),
-      metrics: createExecutorMetrics(),
+    const direct = directExecutor({
+      gateway: simulatorGateway('sk_live_wrong'),
       deadLetter: bus.publisher(),
-      deadLetterTopic: 'dlq',
       maxDeliveries: 2,
       eventsTopic: topic,
     });
