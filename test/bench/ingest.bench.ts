@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     const saturated = await runLoad('closed', CLIENTS, WARMUP, SECONDS);
     const result = saturated.result;
     log(
-      `throughput: ${result.count} commands, ${result.errors} errors, ${result.rate.toFixed(0)}/s ` +
+      `throughput: ${result.count} commands (request body ${result.payloadBytes} bytes), ${result.errors} errors, ${result.rate.toFixed(0)}/s ` +
         `(p50 ${result.p50ms.toFixed(1)} ms, p99 ${result.p99ms.toFixed(1)} ms at saturation)`,
     );
     log(`CPU per command: ${saturated.cpu}`);
