@@ -67,6 +67,33 @@ describe('canonical JSON', () => {
     );
   });
 
+  it('sorts objects of many keys, integer-like and repeated ones included, as the plain rule does', () => {
+    // Past the insertion sort's size, keys the engine orders numerically ("10" before "9"), and
+    // the same names again and again (the quoted-key cache).
+    const key = fc.oneof(
+      fc.constantFrom('amount', 'currency', 'paymentId', 'a', 'B', 'é', '__proto__', ''),
+      fc.integer({ min: 0, max: 40 }).map(String),
+      fc.string({ unit: 'binary', maxLength: 3 }),
+    );
+    const leaf = fc.oneof(fc.constant(null), fc.boolean(), fc.maxSafeInteger(), fc.string());
+    const object = fc.dictionary(key, fc.oneof(leaf, fc.dictionary(key, leaf, { maxKeys: 30 })), {
+      maxKeys: 60,
+      size: 'max',
+    });
+    const plain = (v: unknown): string =>
+      v === null || typeof v !== 'object'
+        ? JSON.stringify(v)
+        : `{${Object.keys(v)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${plain((v as Record<string, unknown>)[k])}`)
+            .join(',')}}`;
+    fc.assert(
+      fc.property(object, (value) => {
+        expect(canonicalJson(value)).toBe(plain(value));
+      }),
+    );
+  });
+
   it('refuses floats and bigints: money must already be a decimal string', () => {
     expect(() => canonicalJson({ amount: 20.5 })).toThrow(/safe integers/);
     expect(() => canonicalJson({ amount: 2000n })).toThrow(/decimal string/);
