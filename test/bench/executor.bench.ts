@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpuSeconds, kafkaCpu, postgresCpu } from './cpuUsage.ts';
+import { referenceWorkMs } from './machineSpeed.ts';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
@@ -433,6 +434,7 @@ try {
 
   const suffix = Date.now().toString(36);
   log(`unthrottled: ${PAYMENTS} payments`);
+  const speedBefore = referenceWorkMs();
   const free = await drain(`bench.executor.${suffix}`, PAYMENTS, 0);
   const unthrottled = PAYMENTS / free.seconds;
   log(
@@ -455,6 +457,12 @@ try {
     `limited: ${times.length} calls over ${span.toFixed(1)} s, busiest second ending ${maxWindowAt.toFixed(2)} s in; machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
   await db.destroy();
+  // Before the unthrottled phase and at the end, with the bench's services stopped (right after a
+  // phase, PostgreSQL and Kafka are still busy and would be measured instead of the machine).
+  log(
+    `machine speed: reference work ${speedBefore.toFixed(0)} ms before the unthrottled phase, ` +
+      `${referenceWorkMs().toFixed(0)} ms at the end (test/bench/machineSpeed.ts, lower is faster)`,
+  );
   console.log(
     `executor: ${unthrottled.toFixed(0)} payments/s unthrottled, limiter ${(utilisation * 100).toFixed(1)}% of 100/s, max 1s rate ${maxWindow}/s`,
   );

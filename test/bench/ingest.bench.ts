@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort, repoRoot, startPostgres, waitFor, type PostgresServer } from '@payledger/testkit';
 import { commandCpu, cpuSeconds, postgresCpu } from './cpuUsage.ts';
+import { referenceWorkMs } from './machineSpeed.ts';
 
 const run = promisify(execFile);
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 256);
@@ -202,13 +203,19 @@ async function main(): Promise<void> {
     };
 
     log(`throughput: ${CLIENTS} closed-loop clients, ${WARMUP}s warm-up, ${SECONDS}s measured`);
+    const speedBefore = referenceWorkMs();
     const saturated = await runLoad('closed', CLIENTS, WARMUP, SECONDS);
+    const speedAfter = referenceWorkMs();
     const result = saturated.result;
     log(
       `throughput: ${result.count} commands (request body ${result.payloadBytes} bytes), ${result.errors} errors, ${result.rate.toFixed(0)}/s ` +
         `(p50 ${result.p50ms.toFixed(1)} ms, p99 ${result.p99ms.toFixed(1)} ms at saturation)`,
     );
     log(`CPU per command: ${saturated.cpu}`);
+    log(
+      `machine speed: reference work ${speedBefore.toFixed(0)} ms before, ${speedAfter.toFixed(0)} ms after ` +
+        '(test/bench/machineSpeed.ts, lower is faster)',
+    );
 
     // 2. The ceiling, on the same server, with an event payload of the same size.
     const pgbUrl = await createDatabase(postgres.adminUrl, 'bench_ingest_pgbench');
