@@ -100,25 +100,11 @@ export async function createPayment(
   topic: string,
   customerId: string,
   paymentMethodId: string,
-  over: { amount?: bigint; captureMethod?: 'automatic' | 'manual'; offSession?: boolean } = {},
+  over: PaymentOverrides = {},
 ): Promise<string> {
-  const paymentId = `pay_${randomBytes(6).toString('hex')}`;
-  await paymentCommand(db, topic, paymentId, {
-    type: 'CreatePayment',
-    data: {
-      paymentId,
-      customerId,
-      paymentMethodId,
-      amount: over.amount ?? 2000n,
-      currency: 'USD',
-      captureMethod: over.captureMethod ?? 'automatic',
-      offSession: over.offSession ?? false,
-      description: null,
-      metadata: {},
-      now: new Date().toISOString(),
-    },
-  });
-  return paymentId;
+  const command = newPayment(customerId, paymentMethodId, over);
+  await paymentCommand(db, topic, command.data.paymentId, command);
+  return command.data.paymentId;
 }
 
 export async function paymentState(db: Kysely<Database>, paymentId: string) {
@@ -164,8 +150,19 @@ export async function paymentCommandsAtOnce(
   );
 }
 
+/** What a test may change in a new payment (the rest: 20.00 USD, automatic capture, on-session). */
+export interface PaymentOverrides {
+  amount?: bigint;
+  captureMethod?: 'automatic' | 'manual';
+  offSession?: boolean;
+}
+
 /** A CreatePayment command for a new payment id. */
-export function newPayment(customerId: string, paymentMethodId = 'pm_card_visa'): PaymentCommand {
+export function newPayment(
+  customerId: string,
+  paymentMethodId = 'pm_card_visa',
+  over: PaymentOverrides = {},
+): PaymentCommand & { type: 'CreatePayment' } {
   const paymentId = `pay_${randomBytes(6).toString('hex')}`;
   return {
     type: 'CreatePayment',
@@ -173,10 +170,10 @@ export function newPayment(customerId: string, paymentMethodId = 'pm_card_visa')
       paymentId,
       customerId,
       paymentMethodId,
-      amount: 2000n,
+      amount: over.amount ?? 2000n,
       currency: 'USD',
-      captureMethod: 'automatic',
-      offSession: false,
+      captureMethod: over.captureMethod ?? 'automatic',
+      offSession: over.offSession ?? false,
       description: null,
       metadata: {},
       now: new Date().toISOString(),

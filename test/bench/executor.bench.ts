@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpuSeconds, kafkaCpu, postgresCpu } from './cpuUsage.ts';
 import { referenceWorkMs } from './machineSpeed.ts';
+import { newPayment } from '../executorHarness.ts';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
@@ -236,7 +237,8 @@ try {
     for (let i = 0; i < count; i += 200) {
       const batch: CommandRequest[] = [];
       for (let j = i; j < Math.min(count, i + 200); j++) {
-        const paymentId = `pay_${randomBytes(6).toString('hex')}`;
+        const command = newPayment(customerId);
+        const paymentId = command.data.paymentId;
         ids.push(paymentId);
         batch.push({
           caller: 'bench',
@@ -246,24 +248,10 @@ try {
           streamType: 'payment',
           metadata: meta,
           decide: () => ({
-            events: decidePayment(
-              {
-                type: 'CreatePayment',
-                data: {
-                  paymentId,
-                  customerId,
-                  paymentMethodId: 'pm_card_visa',
-                  amount: 2000n,
-                  currency: 'USD',
-                  captureMethod: 'automatic',
-                  offSession: false,
-                  description: null,
-                  metadata: {},
-                  now: new Date().toISOString(),
-                },
-              },
-              { exists: false } as never,
-            ).map((e) => ({ type: e.type, data: toStoredData(e) })),
+            events: decidePayment(command, { exists: false } as never).map((e) => ({
+              type: e.type,
+              data: toStoredData(e),
+            })),
             respond: () => ({ statusCode: 201, body: null }),
           }),
         });
