@@ -5,6 +5,7 @@ import { validateTopicSpecs } from '../validateTopicSpecs.ts';
 import { KafkaGroupConsumer } from './kafkaConsumer.ts';
 import { kafkaLogCreator } from './kafkaLogCreator.ts';
 import { KafkaPublisher } from './kafkaPublisher.ts';
+import { waitForTopicLeaders } from './topicLeaders.ts';
 
 /** Where the Kafka brokers are and how the bus introduces itself. */
 export interface KafkaBusOptions {
@@ -18,6 +19,9 @@ export interface KafkaBusOptions {
    */
   readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info';
 }
+
+/** How long `ensureTopics` waits for a new topic's partitions to have leaders. */
+const TOPIC_LEADERS_TIMEOUT_MS = 30_000;
 
 const levels = {
   nothing: kafkaLogLevel.NOTHING,
@@ -76,7 +80,13 @@ export class KafkaBus implements MessageBus {
       // broker's default.replication.factor.
       await admin.createTopics({
         topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
-        waitForLeaders: true,
+        // kafkajs's wait gives up when the broker does not know the new topic yet (a fresh
+        // broker on a slow machine answers UNKNOWN_TOPIC_OR_PARTITION for a moment); ours
+        // takes that as "not yet".
+        waitForLeaders: false,
+      });
+      await waitForTopicLeaders((names) => admin.fetchTopicMetadata({ topics: names }), missing, {
+        timeoutMs: TOPIC_LEADERS_TIMEOUT_MS,
       });
     } catch (error) {
       throw new MessagingError(
