@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { containerRuntimeAvailable } from './containerRuntime.ts';
+import { createTopicWithLeaders } from './kafkaTopics.ts';
 import { cacheDir, repoRoot } from './paths.ts';
 import { freePort, startProcess, tail, waitFor, type ManagedProcess } from './processes.ts';
 
@@ -90,7 +91,7 @@ async function warmUp(brokers: readonly string[]): Promise<void> {
   const topic = `testkit.warmup.${randomBytes(4).toString('hex')}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await createTopicWithLeaders(admin, topic, 1);
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   await producer.send({ topic, acks: -1, messages: [{ value: 'warm-up' }] });

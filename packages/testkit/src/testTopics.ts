@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
+import { createTopicWithLeaders } from './kafkaTopics.ts';
 
 /** Bootstrap brokers of the run's Kafka (see the global setup). */
 export function testBrokers(): string[] {
@@ -18,7 +19,7 @@ export async function createTestTopic(prefix = 'test', partitions = 3): Promise<
   const admin = testKafka('testkit-admin').admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    await createTopicWithLeaders(admin, topic, partitions);
   } finally {
     await admin.disconnect();
   }
