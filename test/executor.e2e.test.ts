@@ -6,7 +6,7 @@ import Stripe from 'stripe';
 import { migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
 import { InProcessBus, type IncomingMessage } from '@payledger/messaging';
 import { startRelay, loadRelayConfig, type RunningRelay } from '@payledger/outbox-relay';
-import { StripeGateway, idempotencyKey } from '@payledger/stripe-gateway';
+import { CircuitBreaker, StripeGateway, idempotencyKey } from '@payledger/stripe-gateway';
 import { StripeSimulator } from '@payledger/stripe-sim';
 import {
   createTestDatabase,
@@ -18,6 +18,7 @@ import {
 } from '@payledger/testkit/vitest';
 import {
   StripeExecutor,
+  StripePausedError,
   createExecutorMetrics,
   loadExecutorConfig,
   startExecutor,
@@ -65,8 +66,16 @@ function directExecutor(options: {
 function simulatorGateway(
   secretKey = 'sk_test_x',
   Gateway: typeof StripeGateway = StripeGateway,
+  breaker?: CircuitBreaker,
 ): StripeGateway {
-  return new Gateway({ secretKey, host: '127.0.0.1', port: simPort, protocol: 'http', ratePerSecond: 0 });
+  return new Gateway({
+    secretKey,
+    host: '127.0.0.1',
+    port: simPort,
+    protocol: 'http',
+    ratePerSecond: 0,
+    ...(breaker !== undefined ? { breaker } : {}),
+  });
 }
 
 function executorEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -77,8 +86,11 @@ function executorEnv(extra: Record<string, string> = {}): Record<string, string>
     STRIPE_API_HOST: '127.0.0.1',
     STRIPE_API_PORT: String(simPort),
     STRIPE_API_PROTOCOL: 'http',
-    STRIPE_TIMEOUT_MS: '400',
+    // Short enough for the hanging-call tests, long enough for a busy CI machine's ordinary calls.
+    STRIPE_TIMEOUT_MS: '2000',
     STRIPE_MAX_ATTEMPTS: '2',
+    // A breaker opened by a slow moment must not hold the tests' payments for the default 30 s.
+    STRIPE_BREAKER_COOLDOWN_MS: '1000',
     STRIPE_RATE_PER_SECOND: '0',
     LEDGER_EVENTS_TOPIC: topic,
     EXECUTOR_GROUP_ID: `${topic}.executor`,
@@ -477,7 +489,8 @@ describe('crashes and lost keys', () => {
     const consumer = bus.consumer({ groupId: 'dlq-check', topics: ['dlq'] });
     await consumer.run(async (m) => void dlq.push(m));
     const direct = directExecutor({
-      gateway: simulatorGateway('sk_live_wrong'),
+      // The 401 opens the breaker at once; with no cooldown the next delivery is its probe.
+      gateway: simulatorGateway('sk_live_wrong', StripeGateway, new CircuitBreaker({ cooldownMs: 0 })),
       deadLetter: bus.publisher(),
       maxDeliveries: 2,
       eventsTopic: topic,
@@ -491,14 +504,54 @@ describe('crashes and lost keys', () => {
       timeoutMs: 5_000,
       describe: () => 'nothing dead-lettered',
     });
-    // The second delivery finds the breaker open (opened by the 401): that is the reason parked.
-    expect(dlq[0]?.headers['dlq-reason']).toMatch(/api_key_invalid|circuit_open/);
+    expect(dlq[0]?.headers['dlq-reason']).toMatch(/api_key_invalid/);
+    expect(dlq[0]?.headers['dlq-deliveries']).toBe('2');
     const inbox = await db
       .selectFrom('executor_inbox')
       .select('outcome')
       .where('event_id', '=', created?.eventId ?? '')
       .executeTakeFirst();
     expect(inbox?.outcome).toBe('dead_lettered');
+    await consumer.stop();
+  });
+
+  it('waits while the breaker is open instead of dead-lettering, then charges once Stripe is back', async () => {
+    const bus = new InProcessBus();
+    const dlq: IncomingMessage[] = [];
+    const consumer = bus.consumer({ groupId: 'paused-check', topics: ['dlq'] });
+    await consumer.run(async (m) => void dlq.push(m));
+    const breaker = new CircuitBreaker({ cooldownMs: 3_600_000 });
+    const direct = directExecutor({
+      gateway: simulatorGateway('sk_test_x', StripeGateway, breaker),
+      deadLetter: bus.publisher(),
+      maxDeliveries: 2,
+      eventsTopic: topic,
+    });
+    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), 'pm_card_visa');
+    const created = (await paymentState(db, paymentId)).history[0];
+    const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
+    breaker.failure(true); // Stripe went down a moment ago: calls are paused
+    const before = sim.requests.length;
+    for (let delivery = 1; delivery <= 4; delivery++) {
+      // Twice maxDeliveries: none of these counts, since none reached Stripe.
+      await expect(direct.handle(msg)).rejects.toBeInstanceOf(StripePausedError);
+    }
+    expect(sim.requests.length).toBe(before);
+    expect(dlq).toEqual([]);
+    const inbox = () =>
+      db
+        .selectFrom('executor_inbox')
+        .select('outcome')
+        .where('event_id', '=', created?.eventId ?? '');
+    expect(await inbox().executeTakeFirst()).toBeUndefined();
+    breaker.success(); // Stripe answers again
+    await direct.handle(msg);
+    const { state, types } = await paymentState(db, paymentId);
+    expect(state.status).toBe('succeeded');
+    expect(types.filter((t) => t === 'PaymentSubmitted')).toHaveLength(2); // one per call, no retry attempts
+    expect(sim.intentsFor(paymentId)).toHaveLength(1);
+    expect((await inbox().executeTakeFirst())?.outcome).toBe('applied');
+    expect(dlq).toEqual([]);
     await consumer.stop();
   });
 });

@@ -23,6 +23,9 @@ export const failureKinds = [
 export type FailureKind = (typeof failureKinds)[number];
 
 /** A Stripe failure as the ledger sees it. */
+/** `GatewayFailure.code` of a call the circuit breaker refused: nothing was sent to Stripe. */
+export const CIRCUIT_OPEN = 'circuit_open';
+
 export interface GatewayFailure {
   readonly kind: FailureKind;
   /** Stripe's `code` (card_declined, rate_limit, ...) or `connection_error` / `timeout`. */

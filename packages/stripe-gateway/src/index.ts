@@ -6,6 +6,7 @@ export {
   type IntentView,
 } from './stripeGateway.ts';
 export {
+  CIRCUIT_OPEN,
   classify,
   failureKinds,
   type FailureKind,

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import Stripe from 'stripe';
-import { classify, type GatewayFailure, type RawStripeFailure } from './errorMap.ts';
+import { CIRCUIT_OPEN, classify, type GatewayFailure, type RawStripeFailure } from './errorMap.ts';
 import { backoffDelay, CircuitBreaker, TokenBucket } from './resilience.ts';
 
 export interface GatewayOptions {
@@ -302,7 +302,7 @@ export class StripeGateway {
         if (last !== null) break; // earlier attempts may have executed: decided below
         const failure = classify({
           type: null,
-          code: 'circuit_open',
+          code: CIRCUIT_OPEN,
           declineCode: null,
           status: 503,
           message: 'circuit breaker open: Stripe calls paused, nothing was sent',

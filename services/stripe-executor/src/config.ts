@@ -18,12 +18,14 @@ const Environment = z.object({
   STRIPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
   /** Client-side rate limit; default by key mode (25/s test, 100/s live); 0 = off. */
   STRIPE_RATE_PER_SECOND: z.coerce.number().min(0).max(10_000).optional(),
+  /** The circuit breaker: consecutive transient failures that open it, and how long it stays open. */
+  STRIPE_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(5),
+  STRIPE_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   LEDGER_EVENTS_TOPIC: z.string().default('ledger.events.v1'),
   EXECUTOR_GROUP_ID: z.string().default('stripe-executor'),
   DEAD_LETTER_TOPIC: z.string().default('ledger.stripe-executor.dlq.v1'),
   /** Deliveries of one message before it is dead-lettered. */
   EXECUTOR_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(5),
-  /** A dead executor's partitions move to a live one after this long (broker minimum 6 s). */
   /** Partitions handled at once (per-payment order is kept: a payment lives on one partition). */
   EXECUTOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Messages of one partition handled at once: different payments overlap, one payment stays in order. */
@@ -34,6 +36,7 @@ const Environment = z.object({
   EXECUTOR_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(2),
   /** PostgreSQL connections of the executor (reads, group-committed writes, inbox rows). */
   EXECUTOR_DB_POOL_SIZE: z.coerce.number().int().min(2).max(64).default(6),
+  /** A dead executor's partitions move to a live one after this long (broker minimum 6 s). */
   EXECUTOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9465),
@@ -53,6 +56,8 @@ export type ExecutorConfig = Readonly<{
     timeoutMs: number;
     maxAttempts: number;
     ratePerSecond: number | undefined;
+    breakerThreshold: number;
+    breakerCooldownMs: number;
   };
   eventsTopic: string;
   groupId: string;
@@ -87,6 +92,8 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Exe
       timeoutMs: e.STRIPE_TIMEOUT_MS,
       maxAttempts: e.STRIPE_MAX_ATTEMPTS,
       ratePerSecond: e.STRIPE_RATE_PER_SECOND,
+      breakerThreshold: e.STRIPE_BREAKER_THRESHOLD,
+      breakerCooldownMs: e.STRIPE_BREAKER_COOLDOWN_MS,
     },
     eventsTopic: e.LEDGER_EVENTS_TOPIC,
     groupId: e.EXECUTOR_GROUP_ID,

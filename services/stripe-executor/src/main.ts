@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
 import { KafkaBus, type MessageBus } from '@payledger/messaging';
-import { StripeGateway } from '@payledger/stripe-gateway';
+import { CircuitBreaker, StripeGateway } from '@payledger/stripe-gateway';
 import { loadExecutorConfig, type ExecutorConfig } from './config.ts';
 import { createExecutorMetrics } from './executorMetrics.ts';
 import { StripeExecutor } from './stripeExecutor.ts';
@@ -31,6 +31,10 @@ export async function startExecutor(
     ...(config.stripe.protocol !== undefined ? { protocol: config.stripe.protocol } : {}),
     timeoutMs: config.stripe.timeoutMs,
     maxAttempts: config.stripe.maxAttempts,
+    breaker: new CircuitBreaker({
+      threshold: config.stripe.breakerThreshold,
+      cooldownMs: config.stripe.breakerCooldownMs,
+    }),
     ...(config.stripe.ratePerSecond !== undefined ? { ratePerSecond: config.stripe.ratePerSecond } : {}),
     observe: {
       call: (operation, ms, outcome) => metrics.stripeLatency.observe({ operation, outcome }, ms / 1000),

@@ -21,6 +21,7 @@ import {
 import type { IncomingMessage, Publisher } from '@payledger/messaging';
 import { foldCustomer, foldPayment, paymentSummaryRows } from '@payledger/projections';
 import {
+  CIRCUIT_OPEN,
   idempotencyKey,
   type GatewayFailure,
   type IntentView,
@@ -45,6 +46,21 @@ const HANDLED = new Set([
 /** A failure to try again later (the message is redelivered; nothing was recorded as done). */
 export class TransientError extends Error {
   override name = 'TransientError';
+}
+
+/**
+ * Stripe calls are paused (the gateway's circuit breaker is open) and nothing was sent: the
+ * message did not fail by itself, so this delivery does not count toward dead-lettering. While
+ * Stripe is down, work waits for it instead of being parked.
+ */
+export class StripePausedError extends TransientError {
+  override name = 'StripePausedError';
+}
+
+/** The error for a failed call to retry later: paused when the call was never sent. */
+function retryLater(what: string, failure: GatewayFailure): TransientError {
+  const message = `${what}: ${failure.code}: ${failure.message}`;
+  return failure.code === CIRCUIT_OPEN ? new StripePausedError(message) : new TransientError(message);
 }
 
 /** A stream's history as this message's handling last saw it: refreshed by each of its writes. */
@@ -123,6 +139,12 @@ export class StripeExecutor {
       this.#deliveries.delete(envelope.eventId);
       metrics.handled.inc({ result: 'applied' });
     } catch (error) {
+      if (error instanceof StripePausedError) {
+        // Nothing reached Stripe: handed over again later, as if this delivery had not happened.
+        this.#deliveries.set(envelope.eventId, deliveries - 1);
+        metrics.handled.inc({ result: 'retry' });
+        throw error;
+      }
       if (deliveries < this.#deps.maxDeliveries) {
         metrics.handled.inc({ result: 'retry' });
         throw error; // not committed: redelivered
@@ -189,7 +211,7 @@ export class StripeExecutor {
     if (state.intentId === null && this.#submittedBeforeRetention(history, 'create_intent')) {
       // Stripe may have forgotten the key: look for the intent before creating one.
       const found = await this.#deps.gateway.findIntents(paymentId);
-      if (!found.ok) throw new TransientError(`search intents of ${paymentId}: ${found.failure.message}`);
+      if (!found.ok) throw retryLater(`search intents of ${paymentId}`, found.failure);
       const existing = found.value[0];
       if (existing !== undefined) {
         history = await this.#recordSteps(paymentId, history, [
@@ -268,7 +290,7 @@ export class StripeExecutor {
     if (this.#submittedBeforeRetention(history, 'confirm')) {
       // The confirm key may be forgotten by now: retrieve first, and only confirm what still needs it.
       const current = await this.#deps.gateway.retrievePaymentIntent(intentId);
-      if (!current.ok) throw new TransientError(`retrieve ${intentId}: ${current.failure.message}`);
+      if (!current.ok) throw retryLater(`retrieve ${intentId}`, current.failure);
       if (
         current.value.status !== 'requires_confirmation' &&
         current.value.status !== 'requires_payment_method'
@@ -431,9 +453,9 @@ export class StripeExecutor {
           'applied',
         );
       case 'check_state': {
-        if (intentId === undefined) throw new TransientError(`${operation}: ${failure.message}`);
+        if (intentId === undefined) throw retryLater(operation, failure);
         const current = await this.#deps.gateway.retrievePaymentIntent(intentId);
-        if (!current.ok) throw new TransientError(`retrieve after ${operation}: ${current.failure.message}`);
+        if (!current.ok) throw retryLater(`retrieve after ${operation}`, current.failure);
         return await this.#applyIntent(e, paymentId, history, current.value);
       }
       case 'unknown_outcome':
@@ -458,7 +480,7 @@ export class StripeExecutor {
       case 'retryable':
       case 'auth':
       case 'our_bug':
-        throw new TransientError(`${operation} ${failure.kind}: ${failure.code}: ${failure.message}`);
+        throw retryLater(`${operation} ${failure.kind}`, failure);
       default: {
         const never: never = failure.kind;
         throw new Error(`unhandled failure kind ${String(never)}`);
@@ -623,10 +645,7 @@ export class StripeExecutor {
       { ledgerCustomerId: customerId, email: state.email ?? '', name: state.name },
       idempotencyKey(customerId, 'create_customer', 1),
     );
-    if (!created.ok)
-      throw new TransientError(
-        `create customer ${customerId}: ${created.failure.code}: ${created.failure.message}`,
-      );
+    if (!created.ok) throw retryLater(`create customer ${customerId}`, created.failure);
     const recorded = foldCustomer(
       await this.#recordCustomer(customerId, {
         type: 'RecordStripeCustomer',
@@ -652,9 +671,7 @@ export class StripeExecutor {
     );
     const now = this.#now();
     if (!result.ok && result.failure.kind !== 'declined' && result.failure.kind !== 'rejected') {
-      throw new TransientError(
-        `attach ${paymentMethodId}: ${result.failure.code}: ${result.failure.message}`,
-      );
+      throw retryLater(`attach ${paymentMethodId}`, result.failure);
     }
     const outcome: CustomerOutcome = result.ok
       ? { type: 'RecordPaymentMethodAttached', data: { customerId, paymentMethodId, now } }
