@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpuSeconds, kafkaCpu, postgresCpu } from './cpuUsage.ts';
-import { referenceWorkMs } from './machineSpeed.ts';
+import { machineShares, referenceWorkMs } from './machineSpeed.ts';
 import { newPayment } from '../executorHarness.ts';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ import { sql } from 'kysely';
 import { executeCommands, migrateToLatest, openDatabase, type CommandRequest } from '@payledger/event-store';
 import { decideCustomer, decidePayment, toStoredData } from '@payledger/ledger';
 import { paymentSummaryRows } from '@payledger/projections';
-import { startKafka, startPostgres, waitFor } from '@payledger/testkit';
+import { cpuTimes, startKafka, startPostgres, waitFor } from '@payledger/testkit';
 
 const PAYMENTS = Number(process.env['BENCH_PAYMENTS'] ?? 10_000);
 const LIMITED_PAYMENTS = Number(process.env['BENCH_LIMITED_PAYMENTS'] ?? 600);
@@ -423,10 +423,12 @@ try {
   const suffix = Date.now().toString(36);
   log(`unthrottled: ${PAYMENTS} payments`);
   const speedBefore = referenceWorkMs();
+  const machineBefore = cpuTimes();
   const free = await drain(`bench.executor.${suffix}`, PAYMENTS, 0);
   const unthrottled = PAYMENTS / free.seconds;
   log(
-    `unthrottled: ${PAYMENTS} payments in ${free.seconds.toFixed(1)} s (${free.callTimes.length} Stripe calls)`,
+    `unthrottled: ${PAYMENTS} payments in ${free.seconds.toFixed(1)} s (${free.callTimes.length} Stripe calls); ` +
+      `machine ${machineShares(machineBefore, cpuTimes())}`,
   );
 
   log(`limiter at 100/s: ${LIMITED_PAYMENTS} payments (${LIMITED_PAYMENTS * 2} calls)`);

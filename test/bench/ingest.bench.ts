@@ -13,9 +13,16 @@ import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort, repoRoot, startPostgres, waitFor, type PostgresServer } from '@payledger/testkit';
+import {
+  cpuTimes,
+  freePort,
+  repoRoot,
+  startPostgres,
+  waitFor,
+  type PostgresServer,
+} from '@payledger/testkit';
 import { commandCpu, cpuSeconds, postgresCpu } from './cpuUsage.ts';
-import { referenceWorkMs } from './machineSpeed.ts';
+import { machineShares, referenceWorkMs } from './machineSpeed.ts';
 
 const run = promisify(execFile);
 const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 256);
@@ -180,6 +187,7 @@ async function main(): Promise<void> {
         api: commandCpu('services/api/src/main.ts'),
         postgres: postgresCpu('bench_ingest_api'),
         loadgen: cpuSeconds(loadgen.pid),
+        machine: cpuTimes(),
       });
       let cpu0 = cpuNow();
       const warm = setTimeout(() => (cpu0 = cpuNow()), warmup * 1000);
@@ -199,7 +207,7 @@ async function main(): Promise<void> {
       const cpu =
         `API ${per(end.api - cpu0.api)}, PostgreSQL ${per(end.postgres - cpu0.postgres)}, ` +
         `load generator ${per(end.loadgen - cpu0.loadgen)}`;
-      return { result, cpu };
+      return { result, cpu, machine: machineShares(cpu0.machine, end.machine) };
     };
 
     log(`throughput: ${CLIENTS} closed-loop clients, ${WARMUP}s warm-up, ${SECONDS}s measured`);
@@ -211,7 +219,7 @@ async function main(): Promise<void> {
       `throughput: ${result.count} commands (request body ${result.payloadBytes} bytes), ${result.errors} errors, ${result.rate.toFixed(0)}/s ` +
         `(p50 ${result.p50ms.toFixed(1)} ms, p99 ${result.p99ms.toFixed(1)} ms at saturation)`,
     );
-    log(`CPU per command: ${saturated.cpu}`);
+    log(`CPU per command: ${saturated.cpu}; machine ${saturated.machine}`);
     log(
       `machine speed: reference work ${speedBefore.toFixed(0)} ms before, ${speedAfter.toFixed(0)} ms after ` +
         '(test/bench/machineSpeed.ts, lower is faster)',
@@ -243,10 +251,10 @@ async function main(): Promise<void> {
       log(
         `latency: open loop offering ${rate.toFixed(0)} commands/s, 3s warm-up, ${LATENCY_SECONDS}s measured`,
       );
-      const r = (await runLoad('open', rate, 3, LATENCY_SECONDS)).result;
+      const { result: r, machine } = await runLoad('open', rate, 3, LATENCY_SECONDS);
       log(
         `latency: ${r.count} commands, ${r.errors} errors, ${r.rate.toFixed(0)}/s answered on ` +
-          `${r.clients} connections, p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms at ${rate.toFixed(0)}/s offered`,
+          `${r.clients} connections, p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms at ${rate.toFixed(0)}/s offered; machine ${machine}`,
       );
       return r;
     };

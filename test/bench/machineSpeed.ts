@@ -5,6 +5,7 @@
 // like with like. Lower is faster; only runs on the same machine compare.
 import { hash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { cpuShares, type CpuTimes } from '@payledger/testkit';
 
 const event = {
   data: {
@@ -33,4 +34,16 @@ export function referenceWorkMs(): number {
   }
   if (sink < 0) throw new Error('unreachable');
   return best;
+}
+
+/**
+ * The machine's CPU over a measured window: the share the hypervisor gave other guests (steal)
+ * and the share left idle. Steal of a few percent is normal here; at 20-40 % the same code runs
+ * at half speed and the run says more about the neighbours than about the ledger.
+ */
+export function machineShares(from: CpuTimes | null, to: CpuTimes | null): string {
+  const shares = cpuShares(from, to);
+  return shares === null
+    ? 'CPU shares unknown (no /proc/stat)'
+    : `CPU ${shares.stealPercent.toFixed(0)}% stolen by other guests, ${shares.idlePercent.toFixed(0)}% idle`;
 }
