@@ -432,7 +432,9 @@ try {
   );
 
   log(`limiter at 100/s: ${LIMITED_PAYMENTS} payments (${LIMITED_PAYMENTS * 2} calls)`);
+  const machineLimited = cpuTimes();
   const limited = await drain(`bench.executor.limited.${suffix}`, LIMITED_PAYMENTS, 100);
+  const limitedShares = machineShares(machineLimited, cpuTimes());
   const times = limited.callTimes.sort((a, b) => a - b);
   let maxWindow = 0;
   let maxWindowAt = 0;
@@ -444,7 +446,8 @@ try {
   const span = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
   const utilisation = span > 0 ? (times.length - 1) / span / 100 : 0;
   log(
-    `limited: ${times.length} calls over ${span.toFixed(1)} s, busiest second ending ${maxWindowAt.toFixed(2)} s in; machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    `limited: ${times.length} calls over ${span.toFixed(1)} s, busiest second ending ${maxWindowAt.toFixed(2)} s in; ` +
+      `machine ${limitedShares}; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
   await db.destroy();
   // Before the unthrottled phase and at the end, with the bench's services stopped (right after a
