@@ -24,6 +24,8 @@ import { cpuTimes, startKafka, startPostgres, waitFor } from '@payledger/testkit
 
 const PAYMENTS = Number(process.env['BENCH_PAYMENTS'] ?? 10_000);
 const LIMITED_PAYMENTS = Number(process.env['BENCH_LIMITED_PAYMENTS'] ?? 600);
+/** After each phase: how long the processes are watched with nothing to do. */
+const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 5);
 
 const log = (line: string): void => void process.stderr.write(`[bench:executor] ${line}\n`);
 const meta = { actor: 'bench', correlationId: 'bench', causationId: null };
@@ -379,6 +381,27 @@ try {
     const self1 = cpuSeconds(process.pid);
     const cpu1 = counters();
     const pgBy1 = postgresCpuByClient(database, pgPort, pgClients);
+    // The same processes with nothing to do: what the system burns while it waits for work.
+    const idle0 = {
+      ...counters(),
+      children: [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid)),
+    };
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const idle1 = {
+      ...counters(),
+      children: [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid)),
+    };
+    const perSecond = (s: number): string => `${((s * 1000) / IDLE_SECONDS).toFixed(0)} ms`;
+    const [relayIdle, executorIdle, simIdle] = idle1.children.map((c, i) => c - (idle0.children[i] ?? 0)) as [
+      number,
+      number,
+      number,
+    ];
+    log(
+      `idle for ${IDLE_SECONDS} s after the last payment, CPU per second: executor ${perSecond(executorIdle)}, ` +
+        `relay ${perSecond(relayIdle)}, simulator ${perSecond(simIdle)}, ` +
+        `PostgreSQL ${perSecond(idle1.postgres - idle0.postgres)}, Kafka ${perSecond(idle1.kafka - idle0.kafka)}`,
+    );
     await stopChild(executor);
     await stopChild(relay);
     const requests = await simRequests(warmUp);
