@@ -484,6 +484,8 @@ describe('crashes and lost keys', () => {
   });
 
   it('dead-letters a message that keeps failing, with its reason, and moves on', async () => {
+    // A topic nobody consumes: only the executor below handles this payment.
+    const quiet = await createTestTopic('exec-quiet', 1);
     const bus = new InProcessBus();
     const dlq: IncomingMessage[] = [];
     const consumer = bus.consumer({ groupId: 'dlq-check', topics: ['dlq'] });
@@ -493,9 +495,9 @@ describe('crashes and lost keys', () => {
       gateway: simulatorGateway('sk_live_wrong', StripeGateway, new CircuitBreaker({ cooldownMs: 0 })),
       deadLetter: bus.publisher(),
       maxDeliveries: 2,
-      eventsTopic: topic,
+      eventsTopic: quiet,
     });
-    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), 'pm_card_visa');
+    const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
     const created = (await paymentState(db, paymentId)).history[0];
     const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
     await expect(direct.handle(msg)).rejects.toThrow(/api_key_invalid/);
@@ -516,6 +518,8 @@ describe('crashes and lost keys', () => {
   });
 
   it('waits while the breaker is open instead of dead-lettering, then charges once Stripe is back', async () => {
+    // A topic nobody consumes: only the executor below handles this payment.
+    const quiet = await createTestTopic('exec-quiet', 1);
     const bus = new InProcessBus();
     const dlq: IncomingMessage[] = [];
     const consumer = bus.consumer({ groupId: 'paused-check', topics: ['dlq'] });
@@ -525,9 +529,9 @@ describe('crashes and lost keys', () => {
       gateway: simulatorGateway('sk_test_x', StripeGateway, breaker),
       deadLetter: bus.publisher(),
       maxDeliveries: 2,
-      eventsTopic: topic,
+      eventsTopic: quiet,
     });
-    const paymentId = await createPayment(db, topic, await registerCustomer(db, topic), 'pm_card_visa');
+    const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
     const created = (await paymentState(db, paymentId)).history[0];
     const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
     breaker.failure(true); // Stripe went down a moment ago: calls are paused
@@ -551,6 +555,47 @@ describe('crashes and lost keys', () => {
     expect(types.filter((t) => t === 'PaymentSubmitted')).toHaveLength(2); // one per call, no retry attempts
     expect(sim.intentsFor(paymentId)).toHaveLength(1);
     expect((await inbox().executeTakeFirst())?.outcome).toBe('applied');
+    expect(dlq).toEqual([]);
+    await consumer.stop();
+  });
+
+  it('does not count a call Stripe rate-limited through all its attempts either', async () => {
+    // A topic nobody consumes: only the executor below handles this payment.
+    const quiet = await createTestTopic('exec-quiet', 1);
+    const bus = new InProcessBus();
+    const dlq: IncomingMessage[] = [];
+    const consumer = bus.consumer({ groupId: 'throttled-check', topics: ['dlq'] });
+    await consumer.run(async (m) => void dlq.push(m));
+    const gateway = new StripeGateway({
+      secretKey: 'sk_test_x',
+      host: '127.0.0.1',
+      port: simPort,
+      protocol: 'http',
+      ratePerSecond: 0,
+      maxAttempts: 1,
+    });
+    const direct = directExecutor({
+      gateway,
+      deadLetter: bus.publisher(),
+      maxDeliveries: 2,
+      eventsTopic: quiet,
+    });
+    const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
+    const created = (await paymentState(db, paymentId)).history[0];
+    const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
+    sim.inject({ path: /^\/v1\/payment_intents$/, kind: 'rate_limit', times: 3 });
+    for (let delivery = 1; delivery <= 3; delivery++) {
+      await expect(direct.handle(msg)).rejects.toBeInstanceOf(StripePausedError);
+    }
+    expect(dlq).toEqual([]);
+    await direct.handle(msg); // the limit lifted: the same key goes through
+    const { state, history } = await paymentState(db, paymentId);
+    expect(state.status).toBe('succeeded');
+    const creates = history.filter(
+      (e) => e.type === 'PaymentSubmitted' && e.data['operation'] === 'create_intent',
+    );
+    expect(creates.map((e) => e.data['attempt'])).toEqual([1]); // one submission, its key reused
+    expect(sim.intentsFor(paymentId)).toHaveLength(1);
     expect(dlq).toEqual([]);
     await consumer.stop();
   });

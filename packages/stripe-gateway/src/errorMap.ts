@@ -26,6 +26,16 @@ export type FailureKind = (typeof failureKinds)[number];
 /** `GatewayFailure.code` of a call the circuit breaker refused: nothing was sent to Stripe. */
 export const CIRCUIT_OPEN = 'circuit_open';
 
+/**
+ * True when Stripe did not act on the call: the circuit breaker refused it (nothing was sent),
+ * Stripe rate-limited it (429, before executing anything), or another request with the same key
+ * was still running (409 `idempotency_key_in_use`). Such a call may go again later with the same
+ * key, and its failure says nothing about the request itself.
+ */
+export function notActedOn(failure: Pick<GatewayFailure, 'code' | 'status'>): boolean {
+  return failure.code === CIRCUIT_OPEN || failure.status === 429 || failure.code === 'idempotency_key_in_use';
+}
+
 export interface GatewayFailure {
   readonly kind: FailureKind;
   /** Stripe's `code` (card_declined, rate_limit, ...) or `connection_error` / `timeout`. */

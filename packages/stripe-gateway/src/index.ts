@@ -8,6 +8,7 @@ export {
 export {
   CIRCUIT_OPEN,
   classify,
+  notActedOn,
   failureKinds,
   type FailureKind,
   type GatewayFailure,

@@ -1,7 +1,13 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import Stripe from 'stripe';
-import { CIRCUIT_OPEN, classify, type GatewayFailure, type RawStripeFailure } from './errorMap.ts';
+import {
+  CIRCUIT_OPEN,
+  classify,
+  notActedOn,
+  type GatewayFailure,
+  type RawStripeFailure,
+} from './errorMap.ts';
 import { backoffDelay, CircuitBreaker, TokenBucket } from './resilience.ts';
 
 export interface GatewayOptions {
@@ -333,7 +339,7 @@ export class StripeGateway {
           return { ok: false, failure };
         }
         // 429 and 409 are flow control (Stripe is up, we are early or fast): they do not trip the breaker.
-        if (failure.status === 429 || failure.code === 'idempotency_key_in_use') this.breaker.success();
+        if (notActedOn(failure)) this.breaker.success();
         else this.breaker.failure();
         last = failure;
         if (failure.shouldRetry === false || attempt === maxAttempts) break;
@@ -351,7 +357,7 @@ export class StripeGateway {
       }
     }
     // Transient failures outlived the retries: a 429/409 never executed; anything else may have.
-    const neverExecuted = last !== null && (last.status === 429 || last.code === 'idempotency_key_in_use');
+    const neverExecuted = last !== null && notActedOn(last);
     return {
       ok: false,
       failure: { ...(last as GatewayFailure), kind: neverExecuted ? 'retryable' : 'unknown_outcome' },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeSimulator } from '@payledger/stripe-sim';
-import { classify } from './errorMap.ts';
+import { CIRCUIT_OPEN, classify, notActedOn } from './errorMap.ts';
 import { idempotencyKey } from './idempotencyKeys.ts';
 import { CircuitBreaker, TokenBucket, backoffDelay, type Grant } from './resilience.ts';
 import { StripeGateway, type GatewayOptions } from './stripeGateway.ts';
@@ -94,6 +94,19 @@ describe('error map (STRIPE.md table)', () => {
         shouldRetry: null,
       }).retryWithNewAttempt,
     ).toBe(true);
+  });
+  it.each([
+    [CIRCUIT_OPEN, 503, true], // the breaker refused it: nothing was sent
+    ['rate_limit', 429, true],
+    ['lock_timeout', 429, true],
+    ['idempotency_key_in_use', 409, true],
+    ['api_error', 500, false], // may have executed
+    ['timeout', null, false],
+    ['connection_error', null, false],
+    ['api_key_invalid', 401, false],
+    ['card_declined', 402, false],
+  ] as const)('says whether Stripe acted on the call: %s %s -> %s', (code, status, expected) => {
+    expect(notActedOn({ code, status })).toBe(expected);
   });
 });
 

@@ -21,8 +21,8 @@ import {
 import type { IncomingMessage, Publisher } from '@payledger/messaging';
 import { foldCustomer, foldPayment, paymentSummaryRows } from '@payledger/projections';
 import {
-  CIRCUIT_OPEN,
   idempotencyKey,
+  notActedOn,
   type GatewayFailure,
   type IntentView,
   type StripeGateway,
@@ -49,18 +49,19 @@ export class TransientError extends Error {
 }
 
 /**
- * Stripe calls are paused (the gateway's circuit breaker is open) and nothing was sent: the
- * message did not fail by itself, so this delivery does not count toward dead-lettering. While
- * Stripe is down, work waits for it instead of being parked.
+ * Stripe did not act on the call (`notActedOn`: the gateway's circuit breaker is open, Stripe
+ * rate-limits us, or the same key is still running): the message did not fail by itself, so this
+ * delivery does not count toward dead-lettering. While Stripe is down or throttling, work waits
+ * for it instead of being parked.
  */
 export class StripePausedError extends TransientError {
   override name = 'StripePausedError';
 }
 
-/** The error for a failed call to retry later: paused when the call was never sent. */
+/** The error for a failed call to retry later: paused when Stripe did not act on it. */
 function retryLater(what: string, failure: GatewayFailure): TransientError {
   const message = `${what}: ${failure.code}: ${failure.message}`;
-  return failure.code === CIRCUIT_OPEN ? new StripePausedError(message) : new TransientError(message);
+  return notActedOn(failure) ? new StripePausedError(message) : new TransientError(message);
 }
 
 /** A stream's history as this message's handling last saw it: refreshed by each of its writes. */
