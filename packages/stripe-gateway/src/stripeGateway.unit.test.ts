@@ -16,7 +16,8 @@ const gateway = (over: Partial<GatewayOptions> = {}) =>
     backoffBaseMs: 5,
     backoffCapMs: 20,
     ratePerSecond: 0,
-    timeoutMs: 1_000,
+    // Far above an ordinary call even on a busy CI machine; the timeout test sets its own.
+    timeoutMs: 5_000,
     ...over,
   });
 
