@@ -267,7 +267,7 @@ try {
     topic: string,
     count: number,
     rate: number,
-  ): Promise<{ seconds: number; callTimes: number[] }> {
+  ): Promise<{ seconds: number; callTimes: number[]; machine: string }> {
     const { ids, customerId } = await backlog(topic, count);
     const sim = await startSimulator();
     running.push(sim.child);
@@ -356,6 +356,7 @@ try {
     const children0 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     // The same window for every process: from here to the last payment seen succeeded.
     const cpu0 = counters();
+    const machine0 = cpuTimes();
     const pgClients = { executor: executor.process.pid, relay: relay.process.pid, bench: process.pid };
     const pgBy0 = postgresCpuByClient(database, pgPort, pgClients);
     await waitFor(
@@ -380,6 +381,7 @@ try {
     const children1 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     const self1 = cpuSeconds(process.pid);
     const cpu1 = counters();
+    const machine = machineShares(machine0, cpuTimes());
     const pgBy1 = postgresCpuByClient(database, pgPort, pgClients);
     // The same processes with nothing to do: what the system burns while it waits for work.
     const idle0 = {
@@ -440,24 +442,21 @@ try {
     }
     await stopChild(simulator);
     const callTimes = requests.filter((r) => r.path.startsWith('/v1/payment_intents')).map((r) => r.at);
-    return { seconds, callTimes };
+    return { seconds, callTimes, machine };
   }
 
   const suffix = Date.now().toString(36);
   log(`unthrottled: ${PAYMENTS} payments`);
   const speedBefore = referenceWorkMs();
-  const machineBefore = cpuTimes();
   const free = await drain(`bench.executor.${suffix}`, PAYMENTS, 0);
   const unthrottled = PAYMENTS / free.seconds;
   log(
     `unthrottled: ${PAYMENTS} payments in ${free.seconds.toFixed(1)} s (${free.callTimes.length} Stripe calls); ` +
-      `machine ${machineShares(machineBefore, cpuTimes())}`,
+      `machine ${free.machine}`,
   );
 
   log(`limiter at 100/s: ${LIMITED_PAYMENTS} payments (${LIMITED_PAYMENTS * 2} calls)`);
-  const machineLimited = cpuTimes();
   const limited = await drain(`bench.executor.limited.${suffix}`, LIMITED_PAYMENTS, 100);
-  const limitedShares = machineShares(machineLimited, cpuTimes());
   const times = limited.callTimes.sort((a, b) => a - b);
   let maxWindow = 0;
   let maxWindowAt = 0;
@@ -470,7 +469,7 @@ try {
   const utilisation = span > 0 ? (times.length - 1) / span / 100 : 0;
   log(
     `limited: ${times.length} calls over ${span.toFixed(1)} s, busiest second ending ${maxWindowAt.toFixed(2)} s in; ` +
-      `machine ${limitedShares}; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+      `machine ${limited.machine}; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
   await db.destroy();
   // Before the unthrottled phase and at the end, with the bench's services stopped (right after a
