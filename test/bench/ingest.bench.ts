@@ -251,11 +251,12 @@ async function main(): Promise<void> {
       log(
         `latency: open loop offering ${rate.toFixed(0)} commands/s, 3s warm-up, ${LATENCY_SECONDS}s measured`,
       );
-      const { result: r, machine } = await runLoad('open', rate, 3, LATENCY_SECONDS);
+      const { result: r, machine, cpu } = await runLoad('open', rate, 3, LATENCY_SECONDS);
       log(
         `latency: ${r.count} commands, ${r.errors} errors, ${r.rate.toFixed(0)}/s answered on ` +
-          `${r.clients} connections, p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms at ${rate.toFixed(0)}/s offered; machine ${machine}`,
+          `${r.clients} connections, p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms at ${rate.toFixed(0)}/s offered`,
       );
+      log(`latency: CPU per command: ${cpu}; machine ${machine}`);
       return r;
     };
     const timed = await latencyAt(offered);
