@@ -189,14 +189,31 @@ async function main(): Promise<void> {
         loadgen: cpuSeconds(loadgen.pid),
         machine: cpuTimes(),
       });
+      // Group-commit batch sizes of the same window, from the API's own histogram.
+      const batches = async (): Promise<{ sum: number; count: number }> => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+        return {
+          sum: read('ledger_commit_batch_commands_sum'),
+          count: read('ledger_commit_batch_commands_count'),
+        };
+      };
       let cpu0 = cpuNow();
-      const warm = setTimeout(() => (cpu0 = cpuNow()), warmup * 1000);
+      let batches0 = batches();
+      const warm = setTimeout(() => {
+        cpu0 = cpuNow();
+        batches0 = batches();
+      }, warmup * 1000);
       let cpu1: ReturnType<typeof cpuNow> | null = null;
+      let batches1: ReturnType<typeof batches> | null = null;
       loadgen.once('exit', () => clearTimeout(warm));
       let out = '';
       loadgen.stdout?.on('data', (d: Buffer) => {
         // The result line arrives as the measured window ends: read the counters then.
-        cpu1 ??= cpuNow();
+        if (cpu1 === null) {
+          cpu1 = cpuNow();
+          batches1 = batches();
+        }
         out += d.toString();
       });
       const code = await new Promise((resolve) => loadgen.on('exit', resolve));
@@ -204,9 +221,11 @@ async function main(): Promise<void> {
       const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
       const end = cpu1 ?? cpuNow();
       const per = (s: number): string => `${((s * 1e6) / Math.max(1, result.count)).toFixed(0)} us`;
+      const [b0, b1] = await Promise.all([batches0, batches1 ?? batches()]);
+      const perBatch = (b1.sum - b0.sum) / Math.max(1, b1.count - b0.count);
       const cpu =
         `API ${per(end.api - cpu0.api)}, PostgreSQL ${per(end.postgres - cpu0.postgres)}, ` +
-        `load generator ${per(end.loadgen - cpu0.loadgen)}`;
+        `load generator ${per(end.loadgen - cpu0.loadgen)} (${perBatch.toFixed(1)} commands per commit)`;
       return { result, cpu, machine: machineShares(cpu0.machine, end.machine) };
     };
 

@@ -501,6 +501,24 @@ describe('event store on PostgreSQL', () => {
     expect(verifyStreams(events)).toEqual([]);
   });
 
+  it('commits a lone command at once and what arrives meanwhile together, telling each batch size', async () => {
+    const sizes: number[] = [];
+    const batcher = new CommandBatcher(db, {
+      topic: TOPIC,
+      maxInFlight: 1,
+      maxBatch: 100,
+      onBatch: (n) => sizes.push(n),
+    });
+    const first = batcher.submit(addCommand(`s-${randomBytes(4).toString('hex')}`, 1));
+    expect(sizes).toEqual([1]); // an idle ledger does not wait for company
+    const meanwhile = Array.from({ length: 10 }, () =>
+      batcher.submit(addCommand(`s-${randomBytes(4).toString('hex')}`, 1)),
+    );
+    const results = await Promise.all([first, ...meanwhile]);
+    expect(results.every((r) => r.kind === 'applied')).toBe(true);
+    expect(sizes).toEqual([1, 10]);
+  });
+
   it('serializes concurrent writers of one stream through the batcher without losing an update', async () => {
     const stream = `s-${randomBytes(4).toString('hex')}`;
     const batcher = new CommandBatcher(db, { topic: TOPIC, maxInFlight: 4, maxBatch: 8 });

@@ -12,6 +12,7 @@ import {
 } from '@payledger/event-store';
 import { paymentSummaryRows } from '@payledger/projections';
 import { buildApp } from './app.ts';
+import { createMetrics } from './http/metrics.ts';
 import { parseCredentials } from './auth/credentials.ts';
 
 const credentials = parseCredentials(
@@ -71,8 +72,13 @@ beforeAll(async () => {
   database = await createTestDatabase('api');
   db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 20 });
   await migrateToLatest(db);
-  const batcher = new CommandBatcher(db, { topic: 'ledger.events.v1', summarize: paymentSummaryRows });
-  app = buildApp({ db, batcher, credentials });
+  const metrics = createMetrics();
+  const batcher = new CommandBatcher(db, {
+    topic: 'ledger.events.v1',
+    summarize: paymentSummaryRows,
+    onBatch: (commands) => metrics.commitBatch.observe(commands),
+  });
+  app = buildApp({ db, batcher, credentials, metrics });
   await app.ready();
 });
 afterAll(async () => {
@@ -388,6 +394,10 @@ describe('operations', () => {
     expect(metrics.body).toContain('ledger_api_requests_total');
     expect(metrics.body).toContain('ledger_api_request_duration_seconds_bucket');
     expect(metrics.body).toMatch(/ledger_api_errors_total\{code="unauthenticated"\} \d+/);
+    // Every command so far went through a group commit: their count is the histogram's sum.
+    const committed = /ledger_commit_batch_commands_sum (\d+)/.exec(metrics.body);
+    expect(Number(committed?.[1])).toBeGreaterThan(0);
+    expect(metrics.body).toMatch(/ledger_commit_batch_commands_bucket\{le="1"\} \d+/);
     const doc = (await app.inject({ url: '/openapi.json' })).json();
     expect(doc.openapi).toBe('3.0.3');
     expect(Object.keys(doc.paths)).toEqual(

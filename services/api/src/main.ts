@@ -24,14 +24,16 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
       : { kind: 'pglite', dataDir: config.database.dataDir },
   );
   await migrateToLatest(db);
+  const metrics = createMetrics();
   const batcher = new CommandBatcher(db, {
     topic: config.eventsTopic,
     maxBatch: config.commit.maxBatch,
     maxInFlight: config.commit.maxInFlight,
     summarize: paymentSummaryRows,
+    onBatch: (commands) => metrics.commitBatch.observe(commands),
   });
   const app = buildApp(
-    { db, batcher, credentials: config.credentials, metrics: createMetrics() },
+    { db, batcher, credentials: config.credentials, metrics },
     {
       logger: {
         level: config.logLevel,

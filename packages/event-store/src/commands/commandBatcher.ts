@@ -16,6 +16,8 @@ export interface BatcherOptions extends ExecuteOptions {
    * one batch reads and decides at any time while the others write and commit.
    */
   readonly maxInFlight?: number;
+  /** Told the size of every group transaction as it starts (metrics: how well commits batch). */
+  readonly onBatch?: (commands: number) => void;
 }
 
 interface Waiting {
@@ -62,12 +64,14 @@ export class CommandBatcher {
     const maxBatch = this.#options.maxBatch ?? 100;
     if (this.#inFlight < maxInFlight && !this.#reading && this.#queue.length > 0) {
       const batch = this.#queue.splice(0, maxBatch);
+      this.#options.onBatch?.(batch.length);
       this.#inFlight++;
       this.#reading = true;
       void this.#run(batch);
     }
     if (this.#newInFlight < maxInFlight && this.#newStreams.length > 0) {
       const batch = this.#newStreams.splice(0, maxBatch);
+      this.#options.onBatch?.(batch.length);
       this.#newInFlight++;
       void this.#runNew(batch);
     }

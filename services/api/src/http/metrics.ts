@@ -25,6 +25,12 @@ export function createMetrics() {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    commitBatch: new Histogram({
+      name: 'ledger_commit_batch_commands',
+      help: 'Commands per group-commit transaction (larger batches: less CPU per command).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers: [registry],
+    }),
     commands: new Counter({
       name: 'ledger_api_commands_total',
       help: 'Commands by type and result (applied, replayed, rejected).',
