@@ -6,7 +6,12 @@ import Stripe from 'stripe';
 import { migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
 import { InProcessBus, type IncomingMessage } from '@payledger/messaging';
 import { startRelay, loadRelayConfig, type RunningRelay } from '@payledger/outbox-relay';
-import { CircuitBreaker, StripeGateway, idempotencyKey } from '@payledger/stripe-gateway';
+import {
+  CircuitBreaker,
+  StripeGateway,
+  idempotencyKey,
+  type GatewayOptions,
+} from '@payledger/stripe-gateway';
 import { StripeSimulator } from '@payledger/stripe-sim';
 import {
   createTestDatabase,
@@ -65,8 +70,8 @@ function directExecutor(options: {
 /** A gateway on the simulator, limiter off (`Gateway` for one with a behaviour of the test's). */
 function simulatorGateway(
   secretKey = 'sk_test_x',
+  over: Partial<GatewayOptions> = {},
   Gateway: typeof StripeGateway = StripeGateway,
-  breaker?: CircuitBreaker,
 ): StripeGateway {
   return new Gateway({
     secretKey,
@@ -74,8 +79,39 @@ function simulatorGateway(
     port: simPort,
     protocol: 'http',
     ratePerSecond: 0,
-    ...(breaker !== undefined ? { breaker } : {}),
+    ...over,
   });
+}
+
+/**
+ * A new payment only a direct executor of the test's own handles (its topic nobody consumes: the
+ * running executor would charge it meanwhile), its PaymentCreated message, and the dead-letter
+ * topic (maxDeliveries 2) and inbox row to watch.
+ */
+async function soloPayment(gateway: StripeGateway) {
+  const quiet = await createTestTopic('exec-quiet', 1);
+  const bus = new InProcessBus();
+  const dlq: IncomingMessage[] = [];
+  const consumer = bus.consumer({ groupId: `dlq-${quiet}`, topics: ['dlq'] });
+  await consumer.run(async (m) => void dlq.push(m));
+  const direct = directExecutor({
+    gateway,
+    deadLetter: bus.publisher(),
+    maxDeliveries: 2,
+    eventsTopic: quiet,
+  });
+  const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
+  const created = (await paymentState(db, paymentId)).history[0];
+  const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
+  const inbox = async () =>
+    (
+      await db
+        .selectFrom('executor_inbox')
+        .select('outcome')
+        .where('event_id', '=', created?.eventId ?? '')
+        .executeTakeFirst()
+    )?.outcome;
+  return { dlq, direct, paymentId, msg, inbox, stop: () => consumer.stop() };
 }
 
 function executorEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -465,7 +501,7 @@ describe('crashes and lost keys', () => {
       }
     }
     const direct = directExecutor({
-      gateway: simulatorGateway('sk_test_x', CancelDuringCreate),
+      gateway: simulatorGateway('sk_test_x', {}, CancelDuringCreate),
       eventsTopic: quiet,
     });
     const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
@@ -484,120 +520,62 @@ describe('crashes and lost keys', () => {
   });
 
   it('dead-letters a message that keeps failing, with its reason, and moves on', async () => {
-    // A topic nobody consumes: only the executor below handles this payment.
-    const quiet = await createTestTopic('exec-quiet', 1);
-    const bus = new InProcessBus();
-    const dlq: IncomingMessage[] = [];
-    const consumer = bus.consumer({ groupId: 'dlq-check', topics: ['dlq'] });
-    await consumer.run(async (m) => void dlq.push(m));
-    const direct = directExecutor({
-      // The 401 opens the breaker at once; with no cooldown the next delivery is its probe.
-      gateway: simulatorGateway('sk_live_wrong', StripeGateway, new CircuitBreaker({ cooldownMs: 0 })),
-      deadLetter: bus.publisher(),
-      maxDeliveries: 2,
-      eventsTopic: quiet,
-    });
-    const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
-    const created = (await paymentState(db, paymentId)).history[0];
-    const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
-    await expect(direct.handle(msg)).rejects.toThrow(/api_key_invalid/);
-    await direct.handle(msg);
-    await waitFor(async () => dlq.length === 1, {
+    // The 401 opens the breaker at once; with no cooldown the next delivery is its probe.
+    const solo = await soloPayment(
+      simulatorGateway('sk_live_wrong', { breaker: new CircuitBreaker({ cooldownMs: 0 }) }),
+    );
+    await expect(solo.direct.handle(solo.msg)).rejects.toThrow(/api_key_invalid/);
+    await solo.direct.handle(solo.msg);
+    await waitFor(async () => solo.dlq.length === 1, {
       timeoutMs: 5_000,
       describe: () => 'nothing dead-lettered',
     });
-    expect(dlq[0]?.headers['dlq-reason']).toMatch(/api_key_invalid/);
-    expect(dlq[0]?.headers['dlq-deliveries']).toBe('2');
-    const inbox = await db
-      .selectFrom('executor_inbox')
-      .select('outcome')
-      .where('event_id', '=', created?.eventId ?? '')
-      .executeTakeFirst();
-    expect(inbox?.outcome).toBe('dead_lettered');
-    await consumer.stop();
+    expect(solo.dlq[0]?.headers['dlq-reason']).toMatch(/api_key_invalid/);
+    expect(solo.dlq[0]?.headers['dlq-deliveries']).toBe('2');
+    expect(await solo.inbox()).toBe('dead_lettered');
+    await solo.stop();
   });
 
   it('waits while the breaker is open instead of dead-lettering, then charges once Stripe is back', async () => {
-    // A topic nobody consumes: only the executor below handles this payment.
-    const quiet = await createTestTopic('exec-quiet', 1);
-    const bus = new InProcessBus();
-    const dlq: IncomingMessage[] = [];
-    const consumer = bus.consumer({ groupId: 'paused-check', topics: ['dlq'] });
-    await consumer.run(async (m) => void dlq.push(m));
     const breaker = new CircuitBreaker({ cooldownMs: 3_600_000 });
-    const direct = directExecutor({
-      gateway: simulatorGateway('sk_test_x', StripeGateway, breaker),
-      deadLetter: bus.publisher(),
-      maxDeliveries: 2,
-      eventsTopic: quiet,
-    });
-    const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
-    const created = (await paymentState(db, paymentId)).history[0];
-    const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
+    const solo = await soloPayment(simulatorGateway('sk_test_x', { breaker }));
     breaker.failure(true); // Stripe went down a moment ago: calls are paused
     const before = sim.requests.length;
     for (let delivery = 1; delivery <= 4; delivery++) {
       // Twice maxDeliveries: none of these counts, since none reached Stripe.
-      await expect(direct.handle(msg)).rejects.toBeInstanceOf(StripePausedError);
+      await expect(solo.direct.handle(solo.msg)).rejects.toBeInstanceOf(StripePausedError);
     }
     expect(sim.requests.length).toBe(before);
-    expect(dlq).toEqual([]);
-    const inbox = () =>
-      db
-        .selectFrom('executor_inbox')
-        .select('outcome')
-        .where('event_id', '=', created?.eventId ?? '');
-    expect(await inbox().executeTakeFirst()).toBeUndefined();
+    expect(solo.dlq).toEqual([]);
+    expect(await solo.inbox()).toBeUndefined();
     breaker.success(); // Stripe answers again
-    await direct.handle(msg);
-    const { state, types } = await paymentState(db, paymentId);
+    await solo.direct.handle(solo.msg);
+    const { state, types } = await paymentState(db, solo.paymentId);
     expect(state.status).toBe('succeeded');
     expect(types.filter((t) => t === 'PaymentSubmitted')).toHaveLength(2); // one per call, no retry attempts
-    expect(sim.intentsFor(paymentId)).toHaveLength(1);
-    expect((await inbox().executeTakeFirst())?.outcome).toBe('applied');
-    expect(dlq).toEqual([]);
-    await consumer.stop();
+    expect(sim.intentsFor(solo.paymentId)).toHaveLength(1);
+    expect(await solo.inbox()).toBe('applied');
+    expect(solo.dlq).toEqual([]);
+    await solo.stop();
   });
 
   it('does not count a call Stripe rate-limited through all its attempts either', async () => {
-    // A topic nobody consumes: only the executor below handles this payment.
-    const quiet = await createTestTopic('exec-quiet', 1);
-    const bus = new InProcessBus();
-    const dlq: IncomingMessage[] = [];
-    const consumer = bus.consumer({ groupId: 'throttled-check', topics: ['dlq'] });
-    await consumer.run(async (m) => void dlq.push(m));
-    const gateway = new StripeGateway({
-      secretKey: 'sk_test_x',
-      host: '127.0.0.1',
-      port: simPort,
-      protocol: 'http',
-      ratePerSecond: 0,
-      maxAttempts: 1,
-    });
-    const direct = directExecutor({
-      gateway,
-      deadLetter: bus.publisher(),
-      maxDeliveries: 2,
-      eventsTopic: quiet,
-    });
-    const paymentId = await createPayment(db, quiet, await registerCustomer(db, quiet), 'pm_card_visa');
-    const created = (await paymentState(db, paymentId)).history[0];
-    const msg = message(created?.eventId ?? '', paymentId, 'PaymentCreated.v1', created?.data ?? {});
+    const solo = await soloPayment(simulatorGateway('sk_test_x', { maxAttempts: 1 }));
     sim.inject({ path: /^\/v1\/payment_intents$/, kind: 'rate_limit', times: 3 });
     for (let delivery = 1; delivery <= 3; delivery++) {
-      await expect(direct.handle(msg)).rejects.toBeInstanceOf(StripePausedError);
+      await expect(solo.direct.handle(solo.msg)).rejects.toBeInstanceOf(StripePausedError);
     }
-    expect(dlq).toEqual([]);
-    await direct.handle(msg); // the limit lifted: the same key goes through
-    const { state, history } = await paymentState(db, paymentId);
+    expect(solo.dlq).toEqual([]);
+    await solo.direct.handle(solo.msg); // the limit lifted: the same key goes through
+    const { state, history } = await paymentState(db, solo.paymentId);
     expect(state.status).toBe('succeeded');
     const creates = history.filter(
       (e) => e.type === 'PaymentSubmitted' && e.data['operation'] === 'create_intent',
     );
     expect(creates.map((e) => e.data['attempt'])).toEqual([1]); // one submission, its key reused
-    expect(sim.intentsFor(paymentId)).toHaveLength(1);
-    expect(dlq).toEqual([]);
-    await consumer.stop();
+    expect(sim.intentsFor(solo.paymentId)).toHaveLength(1);
+    expect(solo.dlq).toEqual([]);
+    await solo.stop();
   });
 });
 
