@@ -190,8 +190,12 @@ async function main(): Promise<void> {
         machine: cpuTimes(),
       });
       // Group-commit batch sizes of the same window, from the API's own histogram.
+      // Never rejects (a promise replaced before it is awaited must not end the bench): an
+      // unreadable answer gives NaN.
       const batches = async (): Promise<{ sum: number; count: number }> => {
-        const text = await (await fetch(`${base}/metrics`)).text();
+        const text = await fetch(`${base}/metrics`)
+          .then((r) => r.text())
+          .catch(() => '');
         const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
         return {
           sum: read('ledger_commit_batch_commands_sum'),
