@@ -353,7 +353,9 @@ try {
     const self0 = cpuSeconds(process.pid);
     const started = Date.now();
     const progress: string[] = [];
-    const children0 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
+    /** CPU seconds so far of the relay, the executor and the simulator, in that order. */
+    const childrenCpu = () => [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
+    const children0 = childrenCpu();
     // The same window for every process: from here to the last payment seen succeeded.
     const cpu0 = counters();
     const machine0 = cpuTimes();
@@ -378,7 +380,7 @@ try {
     );
     const end = Date.now();
     log(`succeeded by tenths, s after the executor was up: ${progress.join(' ')}`);
-    const children1 = [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
+    const children1 = childrenCpu();
     const self1 = cpuSeconds(process.pid);
     const cpu1 = counters();
     const machine = machineShares(machine0, cpuTimes());
@@ -386,12 +388,12 @@ try {
     // The same processes with nothing to do: what the system burns while it waits for work.
     const idle0 = {
       ...counters(),
-      children: [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid)),
+      children: childrenCpu(),
     };
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
     const idle1 = {
       ...counters(),
-      children: [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid)),
+      children: childrenCpu(),
     };
     const perSecond = (s: number): string => `${((s * 1000) / IDLE_SECONDS).toFixed(0)} ms`;
     const [relayIdle, executorIdle, simIdle] = idle1.children.map((c, i) => c - (idle0.children[i] ?? 0)) as [
