@@ -4,11 +4,12 @@
 // 2. the ceiling: pgbench running the equivalent transaction (one event row + one outbox row, same
 //    payload size), best of 8, 16 and 32 clients;
 // 3. latency at a stated offered load (BENCHMARKS.md: not at saturation): an open loop offering
-//    the ceiling's rate (or BENCH_LATENCY_RATE), p50/p99 timed from each command's scheduled time.
+//    the ceiling's rate (or BENCH_LATENCY_RATE), p50/p99 timed from each command's scheduled time;
+//    then pgbench offered the same rate (logged: the raw tool's own latency in the same minutes).
 // Last line: `ingest: <n> commands/s, ceiling <m>/s, ratio <r>, p99 <ms> ms` (n from phase 1,
 // p99 from phase 3).
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -59,54 +60,109 @@ function pgbenchPath(): string {
   return 'pgbench';
 }
 
-/** The ceiling: the same rows written by pgbench, best rate over 8, 16 and 32 clients. */
-async function ceiling(
-  url: string,
-  payload: string,
-): Promise<{ tps: number; clients: number; version: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
-  const script = join(dir, 'ingest.sql');
-  // pgbench reads `:name` as a variable: put a space after every JSON colon (`": false`) so no
-  // key/value boundary looks like one; the JSON means the same and is 1-2% longer.
-  const data = JSON.stringify(JSON.parse(payload), null, 1).replace(/\n\s*/g, ' ').replaceAll("'", "''");
-  writeFileSync(
-    script,
-    [
-      'BEGIN;',
-      `INSERT INTO events (event_id, stream_id, stream_type, stream_version, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES (gen_random_uuid(), 'bench-' || gen_random_uuid(), 'payment', 1, 'PaymentCreated', 1, '${data}', '{"actor": "bench", "correlationId": "c", "causationId": null}', now(), '${'0'.repeat(64)}', '${'a'.repeat(64)}');`,
-      `INSERT INTO outbox (event_id, message_key, topic, type, schema_version, payload, headers) VALUES (gen_random_uuid(), 'bench', 'ledger.events.v1', 'PaymentCreated.v1', 1, '${data}', '{"event-id": "x"}');`,
-      'END;',
-      '',
-    ].join('\n'),
-  );
-  const u = new URL(url);
-  const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
-  const args = [
-    '-h',
-    u.hostname,
-    '-p',
-    u.port,
-    '-U',
-    decodeURIComponent(u.username),
-    '-n',
-    '-M',
-    'prepared',
-    '-f',
-    script,
-  ];
-  const { stdout: version } = await run(pgbenchPath(), ['--version']);
-  let best = { tps: 0, clients: 0 };
-  for (const clients of [8, 16, 32]) {
-    const { stdout } = await run(
-      pgbenchPath(),
-      [...args, '-c', String(clients), '-j', '2', '-T', String(PG_SECONDS), u.pathname.slice(1)],
-      { env },
+/** pgbench running the ceiling's transaction: one event row + one outbox row, the same payload. */
+class Pgbench {
+  readonly #dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
+  readonly #args: string[];
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #database: string;
+
+  constructor(url: string, payload: string) {
+    const script = join(this.#dir, 'ingest.sql');
+    // pgbench reads `:name` as a variable: put a space after every JSON colon (`": false`) so no
+    // key/value boundary looks like one; the JSON means the same and is 1-2% longer.
+    const data = JSON.stringify(JSON.parse(payload), null, 1).replace(/\n\s*/g, ' ').replaceAll("'", "''");
+    writeFileSync(
+      script,
+      [
+        'BEGIN;',
+        `INSERT INTO events (event_id, stream_id, stream_type, stream_version, type, schema_version, data, metadata, recorded_at, prev_hash, hash) VALUES (gen_random_uuid(), 'bench-' || gen_random_uuid(), 'payment', 1, 'PaymentCreated', 1, '${data}', '{"actor": "bench", "correlationId": "c", "causationId": null}', now(), '${'0'.repeat(64)}', '${'a'.repeat(64)}');`,
+        `INSERT INTO outbox (event_id, message_key, topic, type, schema_version, payload, headers) VALUES (gen_random_uuid(), 'bench', 'ledger.events.v1', 'PaymentCreated.v1', 1, '${data}', '{"event-id": "x"}');`,
+        'END;',
+        '',
+      ].join('\n'),
     );
-    const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1] ?? 0);
-    log(`pgbench ${clients} clients: ${tps.toFixed(0)} tx/s`);
-    if (tps > best.tps) best = { tps, clients };
+    const u = new URL(url);
+    this.#env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+    this.#database = u.pathname.slice(1);
+    this.#args = [
+      '-h',
+      u.hostname,
+      '-p',
+      u.port,
+      '-U',
+      decodeURIComponent(u.username),
+      '-n',
+      '-M',
+      'prepared',
+      '-f',
+      script,
+    ];
   }
-  return { ...best, version: version.trim() };
+
+  async version(): Promise<string> {
+    return (await run(pgbenchPath(), ['--version'])).stdout.trim();
+  }
+
+  /** The ceiling: best rate over 8, 16 and 32 clients. */
+  async ceiling(): Promise<{ tps: number; clients: number }> {
+    let best = { tps: 0, clients: 0 };
+    for (const clients of [8, 16, 32]) {
+      const { stdout } = await run(
+        pgbenchPath(),
+        [...this.#args, '-c', String(clients), '-j', '2', '-T', String(PG_SECONDS), this.#database],
+        { env: this.#env },
+      );
+      const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1] ?? 0);
+      log(`pgbench ${clients} clients: ${tps.toFixed(0)} tx/s`);
+      if (tps > best.tps) best = { tps, clients };
+    }
+    return best;
+  }
+
+  /**
+   * The same transaction offered at a fixed rate (`-R`, on as many clients as gave the ceiling),
+   * each timed like the load
+   * generator's commands: from its scheduled start (pgbench's schedule lag plus its own time).
+   * What the raw tool itself gets at the rate the latency phase offers.
+   */
+  async atRate(
+    rate: number,
+    clients: number,
+    seconds: number,
+  ): Promise<{ p50ms: number; p99ms: number; count: number }> {
+    const prefix = join(this.#dir, `rate-${Math.round(rate)}`);
+    await run(
+      pgbenchPath(),
+      [
+        ...this.#args,
+        '-c',
+        String(clients),
+        '-j',
+        '2',
+        '-R',
+        String(Math.round(rate)),
+        '-T',
+        String(seconds),
+        '-l',
+        `--log-prefix=${prefix}`,
+        this.#database,
+      ],
+      { env: this.#env },
+    );
+    // Log lines: client transaction time_us script epoch epoch_us schedule_lag_us.
+    const latencies: number[] = [];
+    for (const file of readdirSync(this.#dir).filter((f) => f.startsWith(`rate-${Math.round(rate)}.`))) {
+      for (const line of readFileSync(join(this.#dir, file), 'utf8').split('\n')) {
+        const f = line.split(' ');
+        if (f.length >= 7) latencies.push((Number(f[2]) + Number(f[6])) / 1000);
+      }
+    }
+    latencies.sort((a, b) => a - b);
+    const at = (q: number) =>
+      latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
+    return { p50ms: at(0.5), p99ms: at(0.99), count: latencies.length };
+  }
 }
 
 async function main(): Promise<void> {
@@ -265,7 +321,8 @@ async function main(): Promise<void> {
       return JSON.stringify(row.data);
     })();
     await db.destroy();
-    const top = await ceiling(pgbUrl, sample);
+    const pgbench = new Pgbench(pgbUrl, sample);
+    const top = { ...(await pgbench.ceiling()), version: await pgbench.version() };
 
     // 3. Latency at a stated offered load: the ceiling's rate, open loop; then, for the record,
     //    three quarters of it (the last line reports the first).
@@ -280,6 +337,13 @@ async function main(): Promise<void> {
           `${r.clients} connections, p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms at ${rate.toFixed(0)}/s offered`,
       );
       log(`latency: CPU per command: ${cpu}; machine ${machine}`);
+      // The raw tool at the same offered rate, right after: what the machine's PostgreSQL and
+      // disk allow this minute for the ceiling's bare transaction.
+      const bare = await pgbench.atRate(rate, top.clients, LATENCY_SECONDS);
+      log(
+        `latency: pgbench offered the same ${rate.toFixed(0)}/s (${top.clients} clients, timed from schedule): ` +
+          `${bare.count} transactions, p50 ${bare.p50ms.toFixed(1)} ms, p99 ${bare.p99ms.toFixed(1)} ms`,
+      );
       return r;
     };
     const timed = await latencyAt(offered);
