@@ -1,5 +1,7 @@
 // npm run bench:executor — a backlog of 10,000 payments through Kafka, the Stripe executor and the
-// simulator (no added latency), rate limiter off; then a backlog with the limiter at 100/s.
+// simulator (no added latency), rate limiter off, measured in steady state: 2,000 more at the head
+// of the same backlog warm the executor up and 2,000 behind keep it full to the window's close;
+// then a backlog with the limiter at 100/s.
 // Last line: `executor: <n> payments/s unthrottled, limiter <u>% of 100/s, max 1s rate <r>/s`.
 //
 // Like production, the relay, the executor and the simulator each run in their own process (this
@@ -24,6 +26,16 @@ import { cpuTimes, startKafka, startPostgres, waitFor } from '@payledger/testkit
 
 const PAYMENTS = Number(process.env['BENCH_PAYMENTS'] ?? 10_000);
 const LIMITED_PAYMENTS = Number(process.env['BENCH_LIMITED_PAYMENTS'] ?? 600);
+/**
+ * Unthrottled phase: payments at the head of the backlog that warm the executor up (its code
+ * optimised, its connections open, the consumer's fetches under way) and are not measured.
+ */
+const WARMUP_PAYMENTS = Number(process.env['BENCH_WARMUP_PAYMENTS'] ?? 2_000);
+/**
+ * ...and payments behind the measured ones, so the window closes with the pipeline still full
+ * (the executor holds up to 12 x 128 = 1,536 payments in flight; the last of them finish fast).
+ */
+const TAIL_PAYMENTS = Number(process.env['BENCH_TAIL_PAYMENTS'] ?? 2_000);
 /** After each phase: how long the processes are watched with nothing to do. */
 const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 5);
 
@@ -263,12 +275,21 @@ try {
     return { ids, customerId };
   }
 
+  /**
+   * `warmup + count + tail` payments as one backlog in Kafka; the executor starts on it. With a
+   * warm-up, the measured window opens when the first `warmup` payments are seen succeeded (the
+   * executor warm, the rest of the backlog waiting in Kafka) and closes when `count` more have
+   * (give or take one poll), before the `tail` drains: both ends with the pipeline full, so no
+   * work done before the window (on payments in flight at its start) is counted in it. Without a
+   * warm-up it opens at the first Stripe call and closes at the last payment.
+   */
   async function drain(
     topic: string,
     count: number,
     rate: number,
-  ): Promise<{ seconds: number; callTimes: number[]; machine: string }> {
-    const { ids, customerId } = await backlog(topic, count);
+    { warmup, tail }: { warmup: number; tail: number } = { warmup: 0, tail: 0 },
+  ): Promise<{ seconds: number; measured: number; callTimes: number[]; machine: string }> {
+    const { ids, customerId } = await backlog(topic, warmup + count + tail);
     const sim = await startSimulator();
     running.push(sim.child);
     const simulator = sim.child;
@@ -319,10 +340,11 @@ try {
     );
     await admin.disconnect();
     const backlog1 = counters();
-    const perPayment = (s: number): string => `${((s * 1000) / count).toFixed(2)} ms`;
+    const perPayment = (s: number, n = count): string => `${((s * 1000) / n).toFixed(2)} ms`;
     log(
-      `publishing the backlog (relay start included), CPU per payment: relay ${perPayment(cpuSeconds(relay.process.pid))}, ` +
-        `PostgreSQL ${perPayment(backlog1.postgres - backlog0.postgres)}, Kafka ${perPayment(backlog1.kafka - backlog0.kafka)}`,
+      `publishing the backlog (relay start included), CPU per payment: relay ${perPayment(cpuSeconds(relay.process.pid), ids.length)}, ` +
+        `PostgreSQL ${perPayment(backlog1.postgres - backlog0.postgres, ids.length)}, ` +
+        `Kafka ${perPayment(backlog1.kafka - backlog0.kafka, ids.length)}`,
     );
     const executor = await spawnChild(
       'stripe executor',
@@ -350,17 +372,24 @@ try {
       /stripe executor up/,
     );
     running.push(executor);
-    const self0 = cpuSeconds(process.pid);
     const started = Date.now();
     const progress: string[] = [];
     /** CPU seconds so far of the relay, the executor and the simulator, in that order. */
     const childrenCpu = () => [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
-    const children0 = childrenCpu();
-    // The same window for every process: from here to the last payment seen succeeded.
-    const cpu0 = counters();
-    const machine0 = cpuTimes();
     const pgClients = { executor: executor.process.pid, relay: relay.process.pid, bench: process.pid };
-    const pgBy0 = postgresCpuByClient(database, pgPort, pgClients);
+    // The same window for every process: from its start (now, or once the warm-up payments have
+    // succeeded) to the last payment seen succeeded.
+    const snapshot = (succeeded: number) => ({
+      at: Date.now(),
+      succeeded,
+      self: cpuSeconds(process.pid),
+      children: childrenCpu(),
+      counters: counters(),
+      machine: cpuTimes(),
+      pgBy: postgresCpuByClient(database, pgPort, pgClients),
+    });
+    let window0 = warmup === 0 ? snapshot(0) : null;
+    let window1: ReturnType<typeof snapshot> | null = null;
     await waitFor(
       async () => {
         // By the backlog's own customer: a list of every payment id in each poll cost this
@@ -371,20 +400,29 @@ try {
           db,
         );
         const done = Number(rows[0]?.n);
+        if (window0 === null && done >= warmup) {
+          window0 = snapshot(done);
+          log(
+            `warm-up: ${done} payments succeeded ${((window0.at - started) / 1000).toFixed(1)} s after the executor was up`,
+          );
+        } else if (window0 !== null && window1 === null && tail > 0 && done >= warmup + count) {
+          window1 = snapshot(done);
+        }
         // Progress by tenths (a tail slower than the rest shows here).
         while (done >= ((progress.length + 1) * ids.length) / 10 && progress.length < 10)
           progress.push(((Date.now() - started) / 1000).toFixed(1));
         return done === ids.length;
       },
-      { timeoutMs: 900_000, intervalMs: 100, describe: () => `not all ${count} payments succeeded` },
+      { timeoutMs: 900_000, intervalMs: 100, describe: () => `not all ${ids.length} payments succeeded` },
     );
-    const end = Date.now();
+    const stop: ReturnType<typeof snapshot> = window1 ?? snapshot(ids.length);
     log(`succeeded by tenths, s after the executor was up: ${progress.join(' ')}`);
-    const children1 = childrenCpu();
-    const self1 = cpuSeconds(process.pid);
-    const cpu1 = counters();
-    const machine = machineShares(machine0, cpuTimes());
-    const pgBy1 = postgresCpuByClient(database, pgPort, pgClients);
+    const start: ReturnType<typeof snapshot> | null = window0;
+    if (start === null) throw new Error('the warm-up payments never all succeeded');
+    const { self: self0, children: children0, counters: cpu0, pgBy: pgBy0 } = start;
+    const { self: self1, children: children1, counters: cpu1, pgBy: pgBy1 } = stop;
+    const machine = machineShares(start.machine, stop.machine);
+    const measured = stop.succeeded - start.succeeded;
     // The same processes with nothing to do: what the system burns while it waits for work.
     const idle0 = {
       ...counters(),
@@ -409,22 +447,24 @@ try {
     await stopChild(executor);
     await stopChild(relay);
     const requests = await simRequests(warmUp);
-    // From the first Stripe call (consumer group joined, work flowing) to the last payment recorded.
-    const first = requests[0]?.at ?? end;
-    const seconds = (end - first) / 1000;
+    // From the first Stripe call (consumer group joined, work flowing), or the end of the
+    // warm-up, to the window's close.
+    const first = warmup === 0 ? (requests[0]?.at ?? stop.at) : start.at;
+    const seconds = (stop.at - first) / 1000;
+    const per = (s: number): string => perPayment(s, measured);
     const [relayCpu, executorCpu, simCpu] = children1.map((c, i) => c - (children0[i] ?? 0)) as [
       number,
       number,
       number,
     ];
     log(
-      `CPU per payment: executor ${perPayment(executorCpu)}, relay ${perPayment(relayCpu)}, ` +
-        `simulator ${perPayment(simCpu)}, PostgreSQL ${perPayment(cpu1.postgres - cpu0.postgres)}, ` +
-        `Kafka ${perPayment(cpu1.kafka - cpu0.kafka)}, bench (watching) ${perPayment(self1 - self0)}`,
+      `CPU per payment: executor ${per(executorCpu)}, relay ${per(relayCpu)}, ` +
+        `simulator ${per(simCpu)}, PostgreSQL ${per(cpu1.postgres - cpu0.postgres)}, ` +
+        `Kafka ${per(cpu1.kafka - cpu0.kafka)}, bench (watching) ${per(self1 - self0)}`,
     );
     log(
       `PostgreSQL CPU per payment by client: ${Object.keys(pgClients)
-        .map((n) => `${n} ${perPayment((pgBy1[n] ?? 0) - (pgBy0[n] ?? 0))}`)
+        .map((n) => `${n} ${per((pgBy1[n] ?? 0) - (pgBy0[n] ?? 0))}`)
         .join(', ')} (backends that closed during the run are missing)`,
     );
     // Stripe's side: exactly one PaymentIntent and one charge of the full amount per payment.
@@ -444,17 +484,23 @@ try {
     }
     await stopChild(simulator);
     const callTimes = requests.filter((r) => r.path.startsWith('/v1/payment_intents')).map((r) => r.at);
-    return { seconds, callTimes, machine };
+    return { seconds, measured, callTimes, machine };
   }
 
   const suffix = Date.now().toString(36);
-  log(`unthrottled: ${PAYMENTS} payments`);
-  const speedBefore = referenceWorkMs();
-  const free = await drain(`bench.executor.${suffix}`, PAYMENTS, 0);
-  const unthrottled = PAYMENTS / free.seconds;
   log(
-    `unthrottled: ${PAYMENTS} payments in ${free.seconds.toFixed(1)} s (${free.callTimes.length} Stripe calls); ` +
-      `machine ${free.machine}`,
+    `unthrottled: ${PAYMENTS} payments measured, ${WARMUP_PAYMENTS} ahead of them to warm up and ` +
+      `${TAIL_PAYMENTS} behind, one backlog`,
+  );
+  const speedBefore = referenceWorkMs();
+  const free = await drain(`bench.executor.${suffix}`, PAYMENTS, 0, {
+    warmup: WARMUP_PAYMENTS,
+    tail: TAIL_PAYMENTS,
+  });
+  const unthrottled = free.measured / free.seconds;
+  log(
+    `unthrottled: ${free.measured} payments in ${free.seconds.toFixed(1)} s after the warm-up ` +
+      `(${free.callTimes.length} Stripe calls in the whole backlog); machine ${free.machine}`,
   );
 
   log(`limiter at 100/s: ${LIMITED_PAYMENTS} payments (${LIMITED_PAYMENTS * 2} calls)`);
