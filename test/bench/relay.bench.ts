@@ -10,6 +10,7 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import {
   executeCommands,
+  OutboxHint,
   migrateToLatest,
   openDatabase,
   outboxLag,
@@ -165,12 +166,15 @@ try {
     }),
   });
   let seq = 0;
+  // Each writer hints the relay after its commit, as the API and the executor do (OutboxHint).
+  const hint = new OutboxHint(db);
   const steadyEnd = performance.now() + STEADY_SECONDS * 1000;
   const writers = Array.from({ length: WRITERS }, async () => {
     let next = performance.now();
     while (performance.now() < steadyEnd) {
       const [result] = await executeCommands(db, [command(seq++)], { topic: relayTopic });
       const committed = performance.now();
+      hint.poke();
       if (result?.ok && result.value.kind === 'applied')
         for (const e of result.value.events) commitTimes.set(e.eventId, committed);
       next += 1000 / txPerWriterPerSecond;
@@ -178,6 +182,7 @@ try {
     }
   });
   await Promise.all(writers);
+  await hint.close();
   await waitFor(async () => [...commitTimes.keys()].every((id) => ackTimes.has(id)), {
     timeoutMs: 60_000,
     intervalMs: 50,

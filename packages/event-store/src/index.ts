@@ -17,6 +17,7 @@ export {
   type TouchedStream,
 } from './commands/executeCommands.ts';
 export { CommandBatcher, type BatcherOptions } from './commands/commandBatcher.ts';
+export { OutboxHint, OUTBOX_CHANNEL } from './outbox/outboxHint.ts';
 export { readStream, readAll } from './streams/readStream.ts';
 export { toStoredEvent, type EventMetadata, type NewEvent, type StoredEvent } from './streams/storedEvent.ts';
 export { outboxRow, publishedType, type OutboxOptions, type PublishedEvent } from './outbox/outboxRow.ts';

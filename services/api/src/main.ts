@@ -1,7 +1,13 @@
 import cluster from 'node:cluster';
 import { mkdirSync } from 'node:fs';
 import type { Kysely } from 'kysely';
-import { CommandBatcher, migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
+import {
+  CommandBatcher,
+  migrateToLatest,
+  openDatabase,
+  OutboxHint,
+  type Database,
+} from '@payledger/event-store';
 import { paymentSummaryRows } from '@payledger/projections';
 import { buildApp } from './app.ts';
 import { loadConfig, type ApiConfig } from './config.ts';
@@ -25,12 +31,18 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
   );
   await migrateToLatest(db);
   const metrics = createMetrics();
+  // After each commit, the outbox relay hears of the new rows (migration 0010: not from inside
+  // the transaction). Best effort: the relay also polls.
+  const hint = new OutboxHint(db, {
+    onError: (error) => console.error(`outbox hint failed (the relay polls): ${(error as Error).message}`),
+  });
   const batcher = new CommandBatcher(db, {
     topic: config.eventsTopic,
     maxBatch: config.commit.maxBatch,
     maxInFlight: config.commit.maxInFlight,
     summarize: paymentSummaryRows,
     onBatch: (commands) => metrics.commitBatch.observe(commands),
+    onCommitted: () => hint.poke(),
   });
   const app = buildApp(
     { db, batcher, credentials: config.credentials, metrics },
@@ -48,6 +60,7 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
     db,
     async close() {
       await app.close();
+      await hint.close();
       await db.destroy();
     },
   };

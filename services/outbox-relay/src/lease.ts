@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { OUTBOX_CHANNEL } from '@payledger/event-store';
 
 /**
  * Who may publish an outbox partition: exactly one holder at a time. `acquire` tries once;
@@ -88,7 +89,7 @@ export class AdvisoryLease implements Lease {
     client.on('end', drop);
     client.on('notification', () => this.#notifyAll());
     await client.connect();
-    await client.query('LISTEN ledger_outbox');
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     this.#client = client;
     return client;
   }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Kysely } from 'kysely';
-import { migrateToLatest, openDatabase, type Database } from '@payledger/event-store';
+import { migrateToLatest, openDatabase, OutboxHint, type Database } from '@payledger/event-store';
 import { KafkaBus, type MessageBus } from '@payledger/messaging';
 import { CircuitBreaker, StripeGateway } from '@payledger/stripe-gateway';
 import { loadExecutorConfig, type ExecutorConfig } from './config.ts';
@@ -49,8 +49,13 @@ export async function startExecutor(
   ]);
   const deadLetter = messageBus.publisher();
   await deadLetter.connect();
+  // After each commit of outcome events, the relay hears of their outbox rows (migration 0010).
+  const hint = new OutboxHint(db, {
+    onError: (error) => console.error(`[stripe-executor] outbox hint failed (the relay polls): ${(error as Error).message}`),
+  });
   const executor = new StripeExecutor({
     db,
+    onCommitted: () => hint.poke(),
     gateway,
     metrics,
     deadLetter,
@@ -104,6 +109,7 @@ export async function startExecutor(
       await deadLetter.disconnect();
       if (bus === undefined) await messageBus.close();
       await new Promise((r) => server.close(r));
+      await hint.close();
       if (shared === undefined) await db.destroy();
     },
   };

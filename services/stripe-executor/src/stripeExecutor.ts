@@ -90,6 +90,8 @@ export interface ExecutorDeps {
   readonly maxWriteBatch?: number;
   /** Write transactions in flight at once, each holding a connection; default 2. */
   readonly maxWritesInFlight?: number;
+  /** Told after each write transaction that committed events: the outbox relay's hint. */
+  readonly onCommitted?: () => void;
 }
 
 /**
@@ -118,6 +120,7 @@ export class StripeExecutor {
       summarize: paymentSummaryRows,
       maxBatch: deps.maxWriteBatch ?? 500,
       maxInFlight: deps.maxWritesInFlight ?? 2,
+      ...(deps.onCommitted === undefined ? {} : { onCommitted: deps.onCommitted }),
     });
     this.#reads = new MessageReads(deps.db);
   }

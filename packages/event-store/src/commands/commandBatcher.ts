@@ -18,6 +18,11 @@ export interface BatcherOptions extends ExecuteOptions {
   readonly maxInFlight?: number;
   /** Told the size of every group transaction as it starts (metrics: how well commits batch). */
   readonly onBatch?: (commands: number) => void;
+  /**
+   * Told after every transaction that committed events (and so outbox rows), before its callers
+   * are answered: where a writer hints the relay (`OutboxHint.poke`).
+   */
+  readonly onCommitted?: () => void;
 }
 
 interface Waiting {
@@ -92,7 +97,7 @@ export class CommandBatcher {
     this.#newInFlight--;
     this.#pump();
     if (results === null) await this.#contain(batch, failure);
-    else settle(batch, results);
+    else this.#settle(batch, results);
   }
 
   async #run(batch: Waiting[]): Promise<void> {
@@ -123,6 +128,12 @@ export class CommandBatcher {
       await this.#contain(batch, failure);
       return;
     }
+    this.#settle(batch, results);
+  }
+
+  /** Answers a committed batch's callers, after hinting whoever waits for its outbox rows. */
+  #settle(batch: readonly Waiting[], results: Awaited<ReturnType<typeof executeCommands>>): void {
+    if (this.#options.onCommitted !== undefined && appliedAny(results)) this.#options.onCommitted();
     settle(batch, results);
   }
 
@@ -142,7 +153,7 @@ export class CommandBatcher {
     const half = Math.ceil(batch.length / 2);
     for (const part of [batch.slice(0, half), batch.slice(half)]) {
       try {
-        settle(
+        this.#settle(
           part,
           await executeCommands(
             this.#db,
@@ -155,6 +166,10 @@ export class CommandBatcher {
       }
     }
   }
+}
+
+function appliedAny(results: Awaited<ReturnType<typeof executeCommands>>): boolean {
+  return results.some((r) => r.ok && r.value.kind === 'applied');
 }
 
 function settle(batch: readonly Waiting[], results: Awaited<ReturnType<typeof executeCommands>>): void {
