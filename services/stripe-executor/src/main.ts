@@ -51,7 +51,8 @@ export async function startExecutor(
   await deadLetter.connect();
   // After each commit of outcome events, the relay hears of their outbox rows (migration 0010).
   const hint = new OutboxHint(db, {
-    onError: (error) => console.error(`[stripe-executor] outbox hint failed (the relay polls): ${(error as Error).message}`),
+    onError: (error) =>
+      console.error(`[stripe-executor] outbox hint failed (the relay polls): ${(error as Error).message}`),
   });
   const executor = new StripeExecutor({
     db,
