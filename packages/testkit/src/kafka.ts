@@ -15,7 +15,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { containerRuntimeAvailable } from './containerRuntime.ts';
 import { createTopicWithLeaders } from './kafkaTopics.ts';
 import { cacheDir, repoRoot } from './paths.ts';
-import { freePort, startProcess, tail, waitFor, type ManagedProcess } from './processes.ts';
+import { freePorts, startProcess, tail, waitFor, type ManagedProcess } from './processes.ts';
 
 /** A Kafka broker the tests can use, and how to let go of it. */
 export interface KafkaServer {
@@ -166,7 +166,7 @@ export async function startLocalBroker(
   need('java', '`apt-get install -y openjdk-17-jre-headless` (Java 17+)');
   const libs = brokerJars(log);
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-kafka-'));
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  const [port, controllerPort] = (await freePorts(2)) as [number, number];
   const properties = join(dataDir, 'server.properties');
   writeFileSync(
     properties,

@@ -1,19 +1,40 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { openSync, closeSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 
 /** Asks the kernel for a free TCP port on loopback. */
 export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0] as number;
+}
+
+/**
+ * `count` distinct free loopback ports. Each probe socket stays open until all are bound, so the
+ * kernel cannot hand the same port out twice (two `freePort()` calls in a row can: a broker once
+ * got its client and controller listeners on one port and refused to start).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      ports.push(await listenOnAnyPort(server));
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+}
+
+async function listenOnAnyPort(server: Server): Promise<number> {
   return await new Promise((resolve, reject) => {
-    const server = createServer();
     server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a probe socket'));
-      });
+      if (address !== null && typeof address === 'object') resolve(address.port);
+      else reject(new Error('could not read the port of a probe socket'));
     });
   });
 }
