@@ -340,7 +340,7 @@ try {
     );
     await admin.disconnect();
     const backlog1 = counters();
-    const perPayment = (s: number, n = count): string => `${((s * 1000) / n).toFixed(2)} ms`;
+    const perPayment = (s: number, n: number): string => `${((s * 1000) / n).toFixed(2)} ms`;
     log(
       `publishing the backlog (relay start included), CPU per payment: relay ${perPayment(cpuSeconds(relay.process.pid), ids.length)}, ` +
         `PostgreSQL ${perPayment(backlog1.postgres - backlog0.postgres, ids.length)}, ` +
@@ -378,7 +378,7 @@ try {
     const childrenCpu = () => [relay, executor, simulator].map((c) => cpuSeconds(c.process.pid));
     const pgClients = { executor: executor.process.pid, relay: relay.process.pid, bench: process.pid };
     // The same window for every process: from its start (now, or once the warm-up payments have
-    // succeeded) to the last payment seen succeeded.
+    // succeeded) to its close (the last payment seen succeeded, or `count` more with a tail).
     const snapshot = (succeeded: number) => ({
       at: Date.now(),
       succeeded,
