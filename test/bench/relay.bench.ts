@@ -14,6 +14,8 @@ import {
   migrateToLatest,
   openDatabase,
   outboxLag,
+  OUTBOX_START,
+  readOutboxBatch,
   readOutboxCheckpoint,
   type CommandRequest,
 } from '@payledger/event-store';
@@ -51,44 +53,48 @@ try {
     { topic: ceilingTopic, partitions: 12 },
   ]);
 
-  // 1. Pre-fill the outbox: 200,000 rows over 10,000 payments, payload like a PaymentCreated event.
-  log(`pre-filling the outbox with ${EVENTS} rows`);
-  const payload = JSON.stringify({
-    eventId: '00000000-0000-4000-8000-000000000000',
-    type: 'PaymentCreated.v1',
-    streamId: 'pay_x',
-    streamType: 'payment',
-    streamVersion: 1,
-    data: {
-      paymentId: 'pay_x',
-      customerId: 'bench-customer',
-      paymentMethodId: 'pm_card_visa',
-      amount: '2000',
-      currency: 'USD',
-      captureMethod: 'automatic',
-      offSession: false,
-      description: 'bench order',
-      metadata: { order: 'o-1' },
-      at: new Date().toISOString(),
-    },
-    metadata: { actor: 'bench', correlationId: 'c', causationId: null },
-    recordedAt: new Date().toISOString(),
-    hash: 'a'.repeat(64),
+  // 1. Pre-fill: 200,000 events over 10,000 payments, data like a PaymentCreated event's, each
+  //    with its outbox row as the ledger writes it (migration 0011: the announcement only; the
+  //    relay builds the published form from the event). The chain's hashes are placeholders: the
+  //    relay publishes them, it does not verify them.
+  log(`pre-filling the ledger with ${EVENTS} events and their outbox rows`);
+  const data = JSON.stringify({
+    paymentId: 'pay_x',
+    customerId: 'bench-customer',
+    paymentMethodId: 'pm_card_visa',
+    amount: '2000',
+    currency: 'USD',
+    captureMethod: 'automatic',
+    offSession: false,
+    description: 'bench order',
+    metadata: { order: 'o-1' },
+    at: new Date().toISOString(),
   });
   await sql`
-    INSERT INTO outbox (event_id, message_key, topic, type, schema_version, payload, headers)
-    SELECT gen_random_uuid(), 'pay_' || (g % 10000), ${relayTopic}::text, 'PaymentCreated.v1', 1, ${payload}::jsonb,
-           jsonb_build_object('event-id', gen_random_uuid()::text, 'event-type', 'PaymentCreated.v1', 'schema-version', '1', 'correlation-id', 'c', 'event-hash', ${'a'.repeat(64)}::text)
-    FROM generate_series(1, ${EVENTS}::int) g`.execute(db);
+    INSERT INTO events (event_id, stream_id, stream_type, stream_version, type, schema_version, data,
+                        metadata, recorded_at, prev_hash, hash)
+    SELECT gen_random_uuid(), 'pay_' || (g % 10000), 'payment', g / 10000 + 1, 'PaymentCreated', 1,
+           ${data}::jsonb, '{"actor":"bench","correlationId":"c","causationId":null}'::jsonb, now(),
+           ${'0'.repeat(64)}, ${'a'.repeat(64)}
+    FROM generate_series(0, ${EVENTS - 1}::int) g`.execute(db);
+  await sql`
+    INSERT INTO outbox (event_id, message_key, topic, type, schema_version)
+    SELECT event_id, stream_id, ${relayTopic}::text, 'PaymentCreated.v1', 1 FROM events ORDER BY position`.execute(
+    db,
+  );
 
-  // 2. The ceiling: a bare kafkajs producer, same messages, same batch sizes, same settings.
-  const sample = await sql<{ message_key: string; payload: unknown; headers: Record<string, string> }>`
-    SELECT message_key, payload, headers FROM outbox ORDER BY transaction_id, id`.execute(db);
-  const messages = sample.rows.map((r) => ({
-    key: r.message_key,
-    value: JSON.stringify(r.payload),
-    headers: r.headers,
-  }));
+  // 2. The ceiling: a bare kafkajs producer, the same messages (as the relay's reader builds
+  //    them), same batch sizes, same settings.
+  const messages: { key: string; value: string; headers: Record<string, string> }[] = [];
+  for (let after = OUTBOX_START; ;) {
+    const batch = await readOutboxBatch(db, after, 10_000);
+    if (batch.length === 0) break;
+    for (const m of batch) messages.push({ key: m.key, value: m.value, headers: { ...m.headers } });
+    after = (batch.at(-1) as (typeof batch)[number]).position;
+  }
+  log(
+    `message value ${messages[0]?.value.length ?? 0} bytes, ${Object.keys(messages[0]?.headers ?? {}).length} headers`,
+  );
   const kafka = new Kafka({ clientId: 'bench-ceiling', brokers, logLevel: logLevel.ERROR });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

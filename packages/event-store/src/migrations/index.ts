@@ -9,6 +9,7 @@ import * as m0007 from './0007_drop_events_type_index.ts';
 import * as m0008 from './0008_new_stream_batch.ts';
 import * as m0009 from './0009_executor_read_after.ts';
 import * as m0010 from './0010_outbox_hint_after_commit.ts';
+import * as m0011 from './0011_outbox_references_events.ts';
 
 /** Every migration, in order. Adding one = adding a line; landed ones are never edited. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0008_new_stream_batch': m0008,
   '0009_executor_read_after': m0009,
   '0010_outbox_hint_after_commit': m0010,
+  '0011_outbox_references_events': m0011,
 };
 
 /** Static provider (no file-system scanning: works the same bundled, on PGlite and in tests). */

@@ -141,4 +141,18 @@ describe('outbox reader', () => {
       await c.end();
     }
   });
+
+  it('refuses to publish a row whose event is not in the ledger, instead of an empty message', async () => {
+    const eventId = randomUUID();
+    const { rows } = await sql<{ id: string }>`
+      INSERT INTO outbox (event_id, message_key, topic, type, schema_version)
+      VALUES (${eventId}::uuid, 'dangling', 't', 'X.v1', 1) RETURNING id`.execute(db);
+    try {
+      await expect(readOutboxBatch(db, OUTBOX_START, 100_000)).rejects.toThrow(
+        `announces event ${eventId}, which is not in the ledger`,
+      );
+    } finally {
+      await sql`DELETE FROM outbox WHERE id = ${rows[0]?.id}::bigint`.execute(db);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema/database.ts';
+import type { PublishedEvent } from './outboxRow.ts';
 
 /** A position in the outbox's visibility order: (writing transaction id, row id). */
 export interface OutboxPosition {
@@ -31,6 +32,10 @@ export interface OutboxMessage {
  * commit, so a reader of `id > last_seen` skips a row whose transaction commits after a later one;
  * ordering by (transaction_id, id) below the xmin horizon never does: a long transaction delays
  * publication, it never drops a row.
+ *
+ * A row written since migration 0011 is the announcement only: its published form (`outboxRow()`
+ * in outboxRow.ts) is built here from the event it names, which is immutable. Rows from before
+ * carry their payload and headers and are published as they are (compact JSON, as before).
  */
 export async function readOutboxBatch(
   db: Kysely<Database>,
@@ -45,25 +50,62 @@ export async function readOutboxBatch(
     message_key: string;
     type: string;
     payload: unknown;
-    headers: Record<string, string>;
+    headers: Record<string, string> | null;
     created_at: Date;
+    found: string | null;
+    stream_id: string;
+    stream_type: string;
+    stream_version: number;
+    schema_version: number;
+    data: Record<string, unknown>;
+    metadata: PublishedEvent['metadata'];
+    recorded_at: Date;
+    hash: string;
   }>`
-    SELECT id, transaction_id, event_id, topic, message_key, type, payload, headers, created_at
-    FROM outbox
-    WHERE (transaction_id, id) > (${after.transactionId}::xid8, ${after.id}::bigint)
-      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY transaction_id, id
-    LIMIT ${limit}`.execute(db);
-  return rows.map((r) => ({
-    position: { transactionId: String(r.transaction_id), id: String(r.id) },
-    eventId: r.event_id,
-    topic: r.topic,
-    key: r.message_key,
-    type: r.type,
-    value: typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload),
-    headers: r.headers,
-    createdAt: new Date(r.created_at),
-  }));
+    SELECT o.id, o.transaction_id, o.event_id, o.topic, o.message_key, o.type, o.payload, o.headers,
+           o.created_at, e.event_id AS found, e.stream_id, e.stream_type, e.stream_version, e.schema_version,
+           e.data, e.metadata, e.recorded_at, e.hash
+    FROM (SELECT * FROM outbox
+          WHERE (transaction_id, id) > (${after.transactionId}::xid8, ${after.id}::bigint)
+            AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY transaction_id, id
+          LIMIT ${limit}) o
+    LEFT JOIN events e ON o.payload IS NULL AND e.event_id = o.event_id
+    ORDER BY o.transaction_id, o.id`.execute(db);
+  return rows.map((r) => {
+    const base = {
+      position: { transactionId: String(r.transaction_id), id: String(r.id) },
+      eventId: r.event_id,
+      topic: r.topic,
+      key: r.message_key,
+      type: r.type,
+      createdAt: new Date(r.created_at),
+    };
+    if (r.payload !== null) return { ...base, value: JSON.stringify(r.payload), headers: r.headers ?? {} };
+    if (r.found === null) {
+      // Written in the event's own transaction, and events are never deleted: a broken ledger.
+      throw new Error(`outbox row ${String(r.id)} announces event ${r.event_id}, which is not in the ledger`);
+    }
+    const published: PublishedEvent = {
+      eventId: r.event_id,
+      type: r.type,
+      streamId: r.stream_id,
+      streamType: r.stream_type,
+      streamVersion: r.stream_version,
+      data: r.data,
+      metadata: r.metadata,
+      recordedAt: new Date(r.recorded_at).toISOString(),
+      hash: r.hash,
+    };
+    const headers: Record<string, string> = {
+      'event-id': r.event_id,
+      'event-type': r.type,
+      'schema-version': String(r.schema_version),
+      'correlation-id': r.metadata.correlationId,
+      'event-hash': r.hash,
+    };
+    return { ...base, value: JSON.stringify(published), headers };
+  });
 }
 
 /** The published position of outbox partition `name` (created at the start if missing). */

@@ -13,8 +13,9 @@ export interface OutboxTable {
   topic: string;
   type: string;
   schema_version: number;
-  payload: ColumnType<unknown, string, never>;
-  headers: ColumnType<Record<string, string>, string, never>;
+  /** Null since migration 0011: the relay builds the published form from the event it names. */
+  payload: ColumnType<unknown, string | undefined, never>;
+  headers: ColumnType<Record<string, string> | null, string | undefined, never>;
   created_at: ColumnType<Date, string | undefined, never>;
 }
 
