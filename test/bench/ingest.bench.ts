@@ -1,6 +1,8 @@
 // npm run bench:ingest — create-payment commands over HTTP on loopback from a separate load process,
 // against PostgreSQL with fsync on, in three phases on one server:
-// 1. throughput at saturation: BENCH_CLIENTS closed-loop clients (default 256);
+// 1. throughput at saturation: the best of closed loops of BENCH_CLIENTS clients (default 256
+//    and 512: at 256 the machine still had 11-15 % idle, as pgbench's best is taken over its
+//    client counts);
 // 2. the ceiling: pgbench running the equivalent transaction (one event row + one outbox row, same
 //    payload size), best of 8, 16 and 32 clients;
 // 3. latency at a stated offered load (BENCHMARKS.md: not at saturation): an open loop offering
@@ -26,7 +28,7 @@ import { commandCpu, cpuSeconds, postgresCpu } from './cpuUsage.ts';
 import { machineShares, referenceWorkMs } from './machineSpeed.ts';
 
 const run = promisify(execFile);
-const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 256);
+const CLIENTS = (process.env['BENCH_CLIENTS'] ?? '256,512').split(',').map(Number);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 5);
 const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
@@ -289,16 +291,23 @@ async function main(): Promise<void> {
       return { result, cpu, machine: machineShares(cpu0.machine, end.machine) };
     };
 
-    log(`throughput: ${CLIENTS} closed-loop clients, ${WARMUP}s warm-up, ${SECONDS}s measured`);
     const speedBefore = referenceWorkMs();
-    const saturated = await runLoad('closed', CLIENTS, WARMUP, SECONDS);
+    let saturated: Awaited<ReturnType<typeof runLoad>> | null = null;
+    for (const clients of CLIENTS) {
+      log(`throughput: ${clients} closed-loop clients, ${WARMUP}s warm-up, ${SECONDS}s measured`);
+      const loop = await runLoad('closed', clients, WARMUP, SECONDS);
+      const r = loop.result;
+      log(
+        `throughput: ${r.count} commands (request body ${r.payloadBytes} bytes), ${r.errors} errors, ${r.rate.toFixed(0)}/s ` +
+          `(p50 ${r.p50ms.toFixed(1)} ms, p99 ${r.p99ms.toFixed(1)} ms at saturation)`,
+      );
+      log(`CPU per command: ${loop.cpu}; machine ${loop.machine}`);
+      if (saturated === null || r.rate > saturated.result.rate) saturated = loop;
+    }
+    if (saturated === null) throw new Error('BENCH_CLIENTS names no client count');
     const speedAfter = referenceWorkMs();
     const result = saturated.result;
-    log(
-      `throughput: ${result.count} commands (request body ${result.payloadBytes} bytes), ${result.errors} errors, ${result.rate.toFixed(0)}/s ` +
-        `(p50 ${result.p50ms.toFixed(1)} ms, p99 ${result.p99ms.toFixed(1)} ms at saturation)`,
-    );
-    log(`CPU per command: ${saturated.cpu}; machine ${saturated.machine}`);
+    log(`throughput: best ${result.rate.toFixed(0)}/s at ${result.clients} clients`);
     log(
       `machine speed: reference work ${speedBefore.toFixed(0)} ms before, ${speedAfter.toFixed(0)} ms after ` +
         '(test/bench/machineSpeed.ts, lower is faster)',
