@@ -212,7 +212,7 @@ try {
   const db = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 8 });
   await migrateToLatest(db);
 
-  async function backlog(topic: string, count: number): Promise<{ ids: string[]; customerId: string }> {
+  async function backlog(topic: string, count: number): Promise<{ ids: string[] }> {
     const customerId = `cust_${randomBytes(4).toString('hex')}`;
     const register: CommandRequest = {
       caller: 'bench',
@@ -272,7 +272,7 @@ try {
       }
       await executeCommands(db, batch, { topic, summarize: paymentSummaryRows });
     }
-    return { ids, customerId };
+    return { ids };
   }
 
   /**
