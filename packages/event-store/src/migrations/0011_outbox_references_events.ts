@@ -14,20 +14,14 @@ import { sql, type Kysely } from 'kysely';
 // The two batch functions (0006, 0008) are restated with that one change: the outbox rows are
 // inserted from the events statement's RETURNING, in position order (so outbox ids follow the
 // events' order as before), instead of from a second pass over the batch. Their arguments and
-// results are unchanged.
+// results are unchanged; the statements they share are written once below.
 
-export async function up(db: Kysely<any>): Promise<void> {
-  await sql`ALTER TABLE outbox ALTER COLUMN payload DROP NOT NULL, ALTER COLUMN headers DROP NOT NULL`.execute(
-    db,
-  );
-
-  await sql`
-    CREATE OR REPLACE FUNCTION ledger_append_batch(batch jsonb) RETURNS jsonb LANGUAGE plpgsql
-      SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off AS $$
-    DECLARE
-      positions jsonb;
-    BEGIN
-      -- In array order: positions and outbox ids grow with each stream's versions.
+/**
+ * The batch's events (those of `won` streams only, for the new-stream batch) and their outbox
+ * rows in one statement, in array order (positions and outbox ids grow with each stream's
+ * versions); `positions` gets { event_id: [position, transaction_id] }.
+ */
+const appendEventsAndOutbox = (onlyWon: boolean): string => `
       WITH ev AS (
         INSERT INTO events (event_id, stream_id, stream_type, stream_version, type, schema_version,
                             data, metadata, recorded_at, prev_hash, hash)
@@ -37,6 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
                  n integer, event_id uuid, stream_id text, stream_type text, stream_version integer,
                  type text, schema_version integer, data jsonb, metadata jsonb, recorded_at timestamptz,
                  prev_hash text, hash text)
+         ${onlyWon ? 'WHERE e.stream_id = ANY (won)' : ''}
          ORDER BY e.n
         RETURNING event_id, stream_id, type, schema_version, position, transaction_id),
       ob AS (
@@ -46,16 +41,10 @@ export async function up(db: Kysely<any>): Promise<void> {
          ORDER BY ev.position)
       SELECT coalesce(jsonb_object_agg(event_id::text, jsonb_build_array(position::text, transaction_id::text)), '{}'::jsonb)
         INTO positions
-        FROM ev;
+        FROM ev;`;
 
-      -- Complete rows, in key order (0006); a duplicate fails the batch, which is run again.
-      INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response)
-      SELECT k.caller, k.key, k.fingerprint, k.status_code, k.response
-        FROM jsonb_to_recordset(batch->'keys') AS k(
-               caller text, key text, fingerprint text, status_code integer, response jsonb)
-       ORDER BY k.caller, k.key;
-
-      -- The inline read model, in the same statement as the events it derives from.
+/** The inline read model's rows of the batch, followed by `tail` (a filter or a conflict rule). */
+const insertSummaries = (tail: string): string => `
       IF jsonb_array_length(batch->'summaries') > 0 THEN
       INSERT INTO payment_summaries (payment_id, customer_id, created_by, status, currency, amount,
                                      amount_captured, amount_refunded, outcome_unknown, version,
@@ -67,12 +56,37 @@ export async function up(db: Kysely<any>): Promise<void> {
                payment_id text, customer_id text, created_by text, status text, currency text,
                amount bigint, amount_captured bigint, amount_refunded bigint, outcome_unknown boolean,
                version integer, last_event_id text, created_at timestamptz, updated_at timestamptz)
-      ON CONFLICT (payment_id) DO UPDATE SET
+      ${tail};
+      END IF;`;
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql`ALTER TABLE outbox ALTER COLUMN payload DROP NOT NULL, ALTER COLUMN headers DROP NOT NULL`.execute(
+    db,
+  );
+
+  await sql
+    .raw(
+      `
+    CREATE OR REPLACE FUNCTION ledger_append_batch(batch jsonb) RETURNS jsonb LANGUAGE plpgsql
+      SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off AS $$
+    DECLARE
+      positions jsonb;
+    BEGIN
+      ${appendEventsAndOutbox(false)}
+
+      -- Complete rows, in key order (0006); a duplicate fails the batch, which is run again.
+      INSERT INTO idempotency_keys (caller, key, fingerprint, status_code, response)
+      SELECT k.caller, k.key, k.fingerprint, k.status_code, k.response
+        FROM jsonb_to_recordset(batch->'keys') AS k(
+               caller text, key text, fingerprint text, status_code integer, response jsonb)
+       ORDER BY k.caller, k.key;
+
+      -- The inline read model, in the same statement as the events it derives from.
+      ${insertSummaries(`ON CONFLICT (payment_id) DO UPDATE SET
         status = excluded.status, amount_captured = excluded.amount_captured,
         amount_refunded = excluded.amount_refunded, outcome_unknown = excluded.outcome_unknown,
         version = excluded.version, last_position = excluded.last_position,
-        updated_at = excluded.updated_at;
-      END IF;
+        updated_at = excluded.updated_at`)}
 
       IF jsonb_array_length(batch->'inbox') > 0 THEN
       INSERT INTO executor_inbox (event_id, event_type, stream_id, outcome)
@@ -83,9 +97,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 
       RETURN positions;
     END
-    $$`.execute(db);
+    $$`,
+    )
+    .execute(db);
 
-  await sql`
+  await sql
+    .raw(
+      `
     CREATE OR REPLACE FUNCTION ledger_append_new_batch(batch jsonb) RETURNS jsonb LANGUAGE plpgsql
       SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off AS $$
     DECLARE
@@ -115,44 +133,15 @@ export async function up(db: Kysely<any>): Promise<void> {
         JOIN idempotency_keys i ON i.caller = b.caller AND i.key = b.key
        WHERE b.stream_id <> ALL (won);
 
-      WITH ev AS (
-        INSERT INTO events (event_id, stream_id, stream_type, stream_version, type, schema_version,
-                            data, metadata, recorded_at, prev_hash, hash)
-        SELECT e.event_id, e.stream_id, e.stream_type, e.stream_version, e.type, e.schema_version,
-               e.data, e.metadata, e.recorded_at, e.prev_hash, e.hash
-          FROM jsonb_to_recordset(batch->'events') AS e(
-                 n integer, event_id uuid, stream_id text, stream_type text, stream_version integer,
-                 type text, schema_version integer, data jsonb, metadata jsonb, recorded_at timestamptz,
-                 prev_hash text, hash text)
-         WHERE e.stream_id = ANY (won)
-         ORDER BY e.n
-        RETURNING event_id, stream_id, type, schema_version, position, transaction_id),
-      ob AS (
-        INSERT INTO outbox (event_id, message_key, topic, type, schema_version)
-        SELECT ev.event_id, ev.stream_id, batch->>'topic', ev.type || '.v' || ev.schema_version, ev.schema_version
-          FROM ev
-         ORDER BY ev.position)
-      SELECT coalesce(jsonb_object_agg(event_id::text, jsonb_build_array(position::text, transaction_id::text)), '{}'::jsonb)
-        INTO positions
-        FROM ev;
+      ${appendEventsAndOutbox(true)}
 
-      IF jsonb_array_length(batch->'summaries') > 0 THEN
-      INSERT INTO payment_summaries (payment_id, customer_id, created_by, status, currency, amount,
-                                     amount_captured, amount_refunded, outcome_unknown, version,
-                                     last_position, created_at, updated_at)
-      SELECT s.payment_id, s.customer_id, s.created_by, s.status, s.currency, s.amount,
-             s.amount_captured, s.amount_refunded, s.outcome_unknown, s.version,
-             (positions->s.last_event_id->>0)::bigint, s.created_at, s.updated_at
-        FROM jsonb_to_recordset(batch->'summaries') AS s(
-               payment_id text, customer_id text, created_by text, status text, currency text,
-               amount bigint, amount_captured bigint, amount_refunded bigint, outcome_unknown boolean,
-               version integer, last_event_id text, created_at timestamptz, updated_at timestamptz)
-       WHERE s.payment_id = ANY (won);
-      END IF;
+      ${insertSummaries('WHERE s.payment_id = ANY (won)')}
 
       RETURN jsonb_build_object('positions', positions, 'stored', stored);
     END
-    $$`.execute(db);
+    $$`,
+    )
+    .execute(db);
 }
 
 export async function down(): Promise<void> {
