@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema/database.ts';
-import type { PublishedEvent } from './outboxRow.ts';
+import { toStoredEvent } from '../streams/storedEvent.ts';
+import { outboxRow } from './outboxRow.ts';
 
 /** A position in the outbox's visibility order: (writing transaction id, row id). */
 export interface OutboxPosition {
@@ -52,19 +53,23 @@ export async function readOutboxBatch(
     payload: unknown;
     headers: Record<string, string> | null;
     created_at: Date;
-    found: string | null;
+    e_position: string | null;
     stream_id: string;
     stream_type: string;
     stream_version: number;
+    e_type: string;
     schema_version: number;
-    data: Record<string, unknown>;
-    metadata: PublishedEvent['metadata'];
+    data: unknown;
+    metadata: unknown;
     recorded_at: Date;
+    e_transaction_id: string;
+    prev_hash: string;
     hash: string;
   }>`
     SELECT o.id, o.transaction_id, o.event_id, o.topic, o.message_key, o.type, o.payload, o.headers,
-           o.created_at, e.event_id AS found, e.stream_id, e.stream_type, e.stream_version, e.schema_version,
-           e.data, e.metadata, e.recorded_at, e.hash
+           o.created_at, e.position AS e_position, e.stream_id, e.stream_type,
+           e.stream_version, e.type AS e_type, e.schema_version, e.data, e.metadata, e.recorded_at,
+           e.transaction_id AS e_transaction_id, e.prev_hash, e.hash
     FROM (SELECT * FROM outbox
           WHERE (transaction_id, id) > (${after.transactionId}::xid8, ${after.id}::bigint)
             AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -82,29 +87,30 @@ export async function readOutboxBatch(
       createdAt: new Date(r.created_at),
     };
     if (r.payload !== null) return { ...base, value: JSON.stringify(r.payload), headers: r.headers ?? {} };
-    if (r.found === null) {
+    if (r.e_position === null) {
       // Written in the event's own transaction, and events are never deleted: a broken ledger.
       throw new Error(`outbox row ${String(r.id)} announces event ${r.event_id}, which is not in the ledger`);
     }
-    const published: PublishedEvent = {
-      eventId: r.event_id,
-      type: r.type,
-      streamId: r.stream_id,
-      streamType: r.stream_type,
-      streamVersion: r.stream_version,
-      data: r.data,
-      metadata: r.metadata,
-      recordedAt: new Date(r.recorded_at).toISOString(),
-      hash: r.hash,
-    };
-    const headers: Record<string, string> = {
-      'event-id': r.event_id,
-      'event-type': r.type,
-      'schema-version': String(r.schema_version),
-      'correlation-id': r.metadata.correlationId,
-      'event-hash': r.hash,
-    };
-    return { ...base, value: JSON.stringify(published), headers };
+    // The published form is outboxRow()'s, of the event as stored.
+    const { payload, headers } = outboxRow(
+      toStoredEvent({
+        position: r.e_position,
+        event_id: r.event_id,
+        stream_id: r.stream_id,
+        stream_type: r.stream_type,
+        stream_version: r.stream_version,
+        type: r.e_type,
+        schema_version: r.schema_version,
+        data: r.data,
+        metadata: r.metadata,
+        recorded_at: r.recorded_at,
+        transaction_id: r.e_transaction_id,
+        prev_hash: r.prev_hash,
+        hash: r.hash,
+      }),
+      { topic: r.topic },
+    );
+    return { ...base, value: JSON.stringify(payload), headers };
   });
 }
 
