@@ -391,12 +391,24 @@ describe('event store on PostgreSQL', () => {
       const [applied] = await executeCommands(db, [first], { topic: TOPIC });
       // A retry draws a new stream id (as a retried create draws a new payment id).
       const retry = fresh(key);
-      const [replay] = await executeCommands(db, [retry, fresh(`nk-${randomUUID()}`)], { topic: TOPIC });
+      // With a new command in the same batch: it wins its key and is written (migration 0012's
+      // path for a batch that did not win every key).
+      const other = fresh(`nk-${randomUUID()}`);
+      const [replay, otherResult] = await executeCommands(db, [retry, other], { topic: TOPIC });
       expect(replay?.ok && replay.value).toEqual({
         kind: 'replayed',
         response: applied?.ok ? applied.value.response : null,
       });
-      expect(await eventsOf([first.streamId, retry.streamId])).toEqual([first.streamId]);
+      expect(otherResult?.ok && otherResult.value.kind).toBe('applied');
+      expect((await eventsOf([first.streamId, retry.streamId, other.streamId])).sort()).toEqual(
+        [first.streamId, other.streamId].sort(),
+      );
+      const outboxed = await db
+        .selectFrom('outbox')
+        .select('message_key')
+        .where('message_key', 'in', [retry.streamId, other.streamId])
+        .execute();
+      expect(outboxed.map((r) => r.message_key)).toEqual([other.streamId]);
     });
 
     it('refuses a key used before with a different request, writing nothing', async () => {

@@ -10,6 +10,7 @@ import * as m0008 from './0008_new_stream_batch.ts';
 import * as m0009 from './0009_executor_read_after.ts';
 import * as m0010 from './0010_outbox_hint_after_commit.ts';
 import * as m0011 from './0011_outbox_references_events.ts';
+import * as m0012 from './0012_new_batch_fast_path.ts';
 
 /** Every migration, in order. Adding one = adding a line; landed ones are never edited. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0009_executor_read_after': m0009,
   '0010_outbox_hint_after_commit': m0010,
   '0011_outbox_references_events': m0011,
+  '0012_new_batch_fast_path': m0012,
 };
 
 /** Static provider (no file-system scanning: works the same bundled, on PGlite and in tests). */
