@@ -26,6 +26,7 @@ import {
 } from '@payledger/testkit';
 import { commandCpu, cpuSeconds, postgresCpu } from './cpuUsage.ts';
 import { machineShares, referenceWorkMs } from './machineSpeed.ts';
+import { warmUpWal } from './walWarmup.ts';
 
 const run = promisify(execFile);
 const CLIENTS = (process.env['BENCH_CLIENTS'] ?? '256,512').split(',').map(Number);
@@ -34,6 +35,7 @@ const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 5);
 const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
 const LATENCY_RATE = process.env['BENCH_LATENCY_RATE'];
 const PG_SECONDS = Number(process.env['BENCH_PG_SECONDS'] ?? 8);
+const WAL_SEGMENTS = Number(process.env['BENCH_WAL_SEGMENTS'] ?? 64);
 const log = (line: string): void => void process.stderr.write(`[bench:ingest] ${line}\n`);
 
 function withDatabase(url: string, name: string): string {
@@ -176,6 +178,13 @@ async function main(): Promise<void> {
     const serverVersion = (await admin.query('SHOW server_version')).rows[0].server_version as string;
     const fsync = (await admin.query('SHOW fsync')).rows[0].fsync as string;
     await admin.end();
+    if (postgres.source !== 'env' && WAL_SEGMENTS > 0) {
+      const warm = await warmUpWal(postgres.adminUrl, WAL_SEGMENTS);
+      log(
+        `postgres: ${warm.segments} WAL segments made and kept for reuse before measuring ` +
+          `(${warm.seconds.toFixed(1)} s; test/bench/walWarmup.ts)`,
+      );
+    }
 
     // 1. The system: the API in its own process on a fresh database.
     const apiUrlDb = await createDatabase(postgres.adminUrl, 'bench_ingest_api');
