@@ -91,6 +91,18 @@ describe('API with several processes on one port', () => {
     const list = await fetch(`${base}/v1/payments?customerId=bob&limit=100`, { headers });
     expect(((await list.json()) as { data: unknown[] }).data).toHaveLength(21);
 
+    // Whichever process answers a scrape, it reports the counts of both: the 30 creates and the
+    // 31 commands through group commit, however the cluster spread them.
+    for (let i = 0; i < 6; i++) {
+      const scrape = await fetch(`${base}/metrics`, { headers: { connection: 'close' } });
+      expect(scrape.status).toBe(200);
+      const text = await scrape.text();
+      expect(text).toMatch(
+        /^ledger_api_requests_total\{method="POST",route="\/v1\/payments",status="201"\} 30$/m,
+      );
+      expect(text).toMatch(/^ledger_commit_batch_commands_sum 31$/m);
+    }
+
     const workers = childrenOf(api.pid as number);
     const exited = new Promise<number | null>((resolve) => api.once('exit', (code) => resolve(code)));
     api.kill('SIGTERM');

@@ -19,6 +19,8 @@ export interface AppDeps {
   readonly metrics: ApiMetrics;
   /** Ready once migrations ran and the database answers. */
   readonly isReady?: () => boolean;
+  /** The metrics /metrics serves when not this process's alone (API_PROCESSES > 1: all of them). */
+  readonly metricsText?: () => Promise<string>;
 }
 
 /** Largest request body accepted (commands are small; anything bigger is refused, nothing stored). */
@@ -166,8 +168,11 @@ export function buildApp(
     }
   });
   app.get('/metrics', async (_request, reply) => {
+    const text = await (deps.metricsText ?? (() => metrics.registry.metrics()))().catch((error: unknown) => {
+      throw new ApiError('not_ready', `metrics unavailable: ${(error as Error).message}`);
+    });
     reply.type(metrics.registry.contentType);
-    return await metrics.registry.metrics();
+    return text;
   });
   app.get('/openapi.json', async () => openApiDocument());
 

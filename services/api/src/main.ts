@@ -11,6 +11,7 @@ import {
 import { paymentSummaryRows } from '@payledger/projections';
 import { buildApp } from './app.ts';
 import { loadConfig, type ApiConfig } from './config.ts';
+import { clusterMetricsReader, serveClusterMetrics } from './http/clusterMetrics.ts';
 import { createMetrics } from './http/metrics.ts';
 
 /** A running API and how to stop it (used by the embedded start too). */
@@ -45,7 +46,14 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
     onCommitted: () => hint.poke(),
   });
   const app = buildApp(
-    { db, batcher, credentials: config.credentials, metrics },
+    {
+      db,
+      batcher,
+      credentials: config.credentials,
+      metrics,
+      // One of several processes: /metrics answers for all of them.
+      ...(cluster.isWorker ? { metricsText: clusterMetricsReader(metrics.registry) } : {}),
+    },
     {
       logger: {
         level: config.logLevel,
@@ -74,6 +82,7 @@ async function runPrimary(config: ApiConfig & { database: { kind: 'postgres' } }
   const db = await openDatabase({ kind: 'postgres', url: config.database.url, poolSize: 1 });
   await migrateToLatest(db);
   await db.destroy();
+  serveClusterMetrics();
   let stopping = false;
   const fork = () => cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
