@@ -8,6 +8,8 @@
 // 3. latency at a stated offered load (BENCHMARKS.md: not at saturation): an open loop offering
 //    the ceiling's rate (or BENCH_LATENCY_RATE), p50/p99 timed from each command's scheduled time;
 //    then pgbench offered the same rate (logged: the raw tool's own latency in the same minutes).
+// The API runs one process per core (API_PROCESSES overrides); the fresh cluster gets its WAL
+// segments made before measuring (walWarmup.ts; BENCH_WAL_SEGMENTS=0 skips it).
 // Last line: `ingest: <n> commands/s, ceiling <m>/s, ratio <r>, p99 <ms> ms` (n from phase 1,
 // p99 from phase 3).
 import { execFile, spawn } from 'node:child_process';
@@ -36,6 +38,7 @@ const LATENCY_SECONDS = Number(process.env['BENCH_LATENCY_SECONDS'] ?? 15);
 const LATENCY_RATE = process.env['BENCH_LATENCY_RATE'];
 const PG_SECONDS = Number(process.env['BENCH_PG_SECONDS'] ?? 8);
 const API_PROCESSES = process.env['API_PROCESSES'] ?? String(cpus().length);
+const IN_FLIGHT = process.env['COMMIT_MAX_IN_FLIGHT'] ?? '2';
 const WAL_SEGMENTS = Number(process.env['BENCH_WAL_SEGMENTS'] ?? 64);
 const log = (line: string): void => void process.stderr.write(`[bench:ingest] ${line}\n`);
 
@@ -201,7 +204,7 @@ async function main(): Promise<void> {
         PORT: String(port),
         LOG_LEVEL: 'warn',
         DATABASE_POOL_SIZE: '12',
-        COMMIT_MAX_IN_FLIGHT: process.env['COMMIT_MAX_IN_FLIGHT'] ?? '2',
+        COMMIT_MAX_IN_FLIGHT: IN_FLIGHT,
         COMMIT_MAX_BATCH: process.env['COMMIT_MAX_BATCH'] ?? '100',
         // One API process per core: a single one tops out at one core (~150 us per command)
         // while PostgreSQL and the load generator leave the second core partly idle.
@@ -308,7 +311,7 @@ async function main(): Promise<void> {
     for (const clients of CLIENTS) {
       log(
         `throughput: ${clients} closed-loop clients, ${WARMUP}s warm-up, ${SECONDS}s measured; ` +
-          `${API_PROCESSES} API processes, COMMIT_MAX_IN_FLIGHT ${process.env['COMMIT_MAX_IN_FLIGHT'] ?? 2} each`,
+          `${API_PROCESSES} API processes, COMMIT_MAX_IN_FLIGHT ${IN_FLIGHT} each`,
       );
       const loop = await runLoad('closed', clients, WARMUP, SECONDS);
       const r = loop.result;
