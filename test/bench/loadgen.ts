@@ -8,6 +8,8 @@
 //   counts from then, so a slow answer cannot hide the commands queued behind it (no coordinated
 //   omission). It goes out on an idle keep-alive connection, a new one while fewer than
 //   MAX_CONNECTIONS are open, or else waits for the first to free up (that wait is in its latency).
+// BENCH_TIMELINE=1 adds p50/p99/max per second of the window on stderr: whether a tail is steady
+// queueing or bursts.
 //
 // It speaks HTTP over raw sockets (like wrk) instead of node:http: the load generator shares the
 // two cores with the system it measures, and node:http's client cost ~110 us of CPU per request
@@ -128,12 +130,23 @@ class Connection {
   }
 }
 
+/** BENCH_TIMELINE=1: also a histogram per second of the window (by due time), printed to stderr. */
+const TIMELINE = process.env['BENCH_TIMELINE'] === '1';
+const perSecond: ReturnType<typeof createHistogram>[] = [];
+/** Start of the measured window (performance.now()). */
+let t0 = 0;
+
 /** Records one answer of the measured window (latency from `due`, in ms on performance.now()). */
 function record(status: number, due: number): void {
   if (!measuring) return;
   if (status === 201) {
-    histogram.record(Math.max(1, Math.round((performance.now() - due) * 1000))); // microseconds
+    const us = Math.max(1, Math.round((performance.now() - due) * 1000));
+    histogram.record(us); // microseconds
     count++;
+    if (TIMELINE) {
+      const s = Math.floor((due - t0) / 1000);
+      if (s >= 0) (perSecond[s] ??= createHistogram()).record(us);
+    }
   } else errors++;
 }
 
@@ -198,7 +211,7 @@ async function openLoop(rate: number): Promise<void> {
 const running = mode === 'closed' ? closedLoop(amount) : openLoop(amount);
 await new Promise((r) => setTimeout(r, warmupMs));
 measuring = true;
-const t0 = performance.now();
+t0 = performance.now();
 await new Promise((r) => setTimeout(r, measureMs));
 measuring = false;
 const elapsed = (performance.now() - t0) / 1000;
@@ -208,6 +221,13 @@ done = true;
 await Promise.race([running, new Promise((r) => setTimeout(r, 10_000).unref())]);
 for (const c of connections) c.close();
 await running;
+if (TIMELINE)
+  perSecond.forEach((h, i) =>
+    process.stderr.write(
+      `[loadgen] second ${i}: ${h.count} answered, p50 ${(h.percentile(50) / 1000).toFixed(1)} ms, ` +
+        `p99 ${(h.percentile(99) / 1000).toFixed(1)} ms, max ${(h.max / 1000).toFixed(1)} ms\n`,
+    ),
+  );
 console.log(
   JSON.stringify({
     mode,
