@@ -154,17 +154,33 @@ describe('event store on PostgreSQL', () => {
     expect(again).toEqual([{ outcome: 'applied' }]);
   });
 
-  it('stores quotes, backslashes and any Unicode exactly as given (the batch travels as one SQL literal)', async () => {
+  // The batch travels as one SQL constant on the two-round-trip path and as a prepared
+  // statement's parameter on the new-stream path: both must carry any content unchanged.
+  it.each([
+    ['a dollar-quoted constant', false],
+    ['a statement parameter (new stream)', true],
+  ])('stores quotes, backslashes and any Unicode exactly as given, through %s', async (_, newStream) => {
     const stream = `s-${randomBytes(4).toString('hex')}`;
     const tricky = `it's "quoted" \\ back\\slash \\' E'' $$ $b$ $b0123456789ab$ $$; COMMIT; -- ünïcødé 💳 \n\t$`;
     const request: CommandRequest = {
       ...addCommand(stream, 1),
+      newStream,
       decide: () => ({
         events: [{ type: 'Noted', data: { text: tricky, [tricky]: 'key' } }],
         respond: () => ({ statusCode: 201, body: { echo: tricky } }),
       }),
     };
-    const [result] = await executeCommands(db, [request], { topic: TOPIC });
+    const spy = vi.spyOn(pg.Client.prototype, 'query');
+    let prepared: boolean[];
+    let result;
+    try {
+      [result] = await executeCommands(db, [request], { topic: TOPIC });
+      prepared = spy.mock.calls.map((call) => typeof call[0] !== 'string');
+    } finally {
+      spy.mockRestore();
+    }
+    // The path named in the title was taken: a prepared statement only on the new-stream path.
+    expect(prepared).toEqual(newStream ? [true] : [false, false]);
     expect(result?.ok && result.value.response.body).toEqual({ echo: tricky });
     const [stored] = await readStream(db, stream);
     expect(stored?.data).toEqual({ text: tricky, [tricky]: 'key' });
