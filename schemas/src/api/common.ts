@@ -10,16 +10,64 @@ export const MinorUnits = z
   .max(99_999_999)
   .describe('Integer amount in minor units of the currency (USD cents, JPY yen, KWD fils).');
 
-/** ISO 4217 currency code; any case on input, upper case on output. */
+/**
+ * The ISO 4217 codes the ledger accepts: the currencies Stripe settles in. The ledger's money
+ * module holds their exponents; a unit test keeps the two lists equal.
+ */
+export const SUPPORTED_CURRENCIES = [
+  'AED',
+  'AUD',
+  'BGN',
+  'BRL',
+  'CAD',
+  'CHF',
+  'CZK',
+  'DKK',
+  'EUR',
+  'GBP',
+  'HKD',
+  'HUF',
+  'INR',
+  'MXN',
+  'NOK',
+  'NZD',
+  'PLN',
+  'RON',
+  'SEK',
+  'SGD',
+  'THB',
+  'USD',
+  'ZAR',
+  'CLP',
+  'JPY',
+  'KRW',
+  'VND',
+  'ISK',
+  'PYG',
+  'UGX',
+  'XAF',
+  'XOF',
+  'BHD',
+  'JOD',
+  'KWD',
+  'OMR',
+  'TND',
+] as const;
+
+/**
+ * A supported ISO 4217 currency code, upper case (ours) or lower case (Stripe's); answers are
+ * always upper case. Listed as an enum so that a publisher in any language knows the whole set.
+ */
 export const CurrencyCode = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/, 'a three-letter ISO 4217 code')
-  .describe('ISO 4217 currency code, e.g. USD.');
+  .enum([...SUPPORTED_CURRENCIES, ...SUPPORTED_CURRENCIES.map((c) => c.toLowerCase())])
+  .describe('ISO 4217 currency code the ledger accepts, e.g. USD (or usd).');
 
 /** Caller metadata, within Stripe's limits (50 keys, key <= 40 chars, value <= 500 chars). */
 export const Metadata = z
   .record(z.string().min(1).max(40), z.string().max(500))
   .refine((m) => Object.keys(m).length <= 50, 'at most 50 metadata keys')
+  // The refinement does not reach JSON Schema by itself.
+  .meta({ maxProperties: 50 })
   .describe('Free-form string pairs; at most 50 keys, keys up to 40 and values up to 500 characters.');
 
 /** Ledger identifiers of our own objects. */

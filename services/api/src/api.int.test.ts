@@ -304,6 +304,12 @@ describe('bad input gets a clear 4xx and stores nothing', () => {
     ],
     ['unknown currency', () => post('/v1/payments', { ...valid, currency: 'XYZ' }), 400, 'unknown_currency'],
     [
+      'mixed-case currency',
+      () => post('/v1/payments', { ...valid, currency: 'Usd' }),
+      400,
+      'unknown_currency',
+    ],
+    [
       'KWD amount not ending in 0',
       () => post('/v1/payments', { ...valid, currency: 'KWD', amount: 1005 }),
       400,

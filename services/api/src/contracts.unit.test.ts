@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { customerEventTypes, paymentEventTypes, toStoredData, type PaymentEvent } from '@payledger/ledger';
-import { eventDataSchemas } from '@payledger/schemas';
+import {
+  currencyExponents,
+  customerEventTypes,
+  paymentEventTypes,
+  toStoredData,
+  type PaymentEvent,
+} from '@payledger/ledger';
+import { CurrencyCode, eventDataSchemas, SUPPORTED_CURRENCIES } from '@payledger/schemas';
 
 // The published JSON Schemas must describe exactly the events the domain emits.
 describe('published event contracts', () => {
@@ -24,5 +30,16 @@ describe('published event contracts', () => {
     };
     expect(eventDataSchemas.PaymentSucceeded.parse(toStoredData(event))).toBeTruthy();
     expect(() => eventDataSchemas.PaymentSucceeded.parse({ ...toStoredData(event), amount: 20.0 })).toThrow();
+  });
+});
+
+// The wire contract lists the currencies the domain has exponents for, no more and no fewer.
+describe('currency contract', () => {
+  it('lists exactly the currencies the ledger accepts, in both cases', () => {
+    expect([...SUPPORTED_CURRENCIES].sort()).toEqual(Object.keys(currencyExponents).sort());
+    expect(CurrencyCode.safeParse('usd').success).toBe(true);
+    expect(CurrencyCode.safeParse('USD').success).toBe(true);
+    expect(CurrencyCode.safeParse('Usd').success).toBe(false);
+    expect(CurrencyCode.safeParse('XYZ').success).toBe(false);
   });
 });

@@ -17,5 +17,14 @@ export function parseBody<S extends z.ZodType>(schema: S, input: unknown): z.out
       errors,
     );
   }
+  const given = (input as { currency?: unknown } | null)?.currency;
+  if (errors.length === 1 && result.error.issues[0]?.path[0] === 'currency' && given !== undefined) {
+    const shown = typeof given === 'string' && given.length <= 8 ? ` "${given}"` : '';
+    throw new ApiError(
+      'unknown_currency',
+      `currency${shown} is not one the ledger accepts: send an ISO 4217 code from the list in /openapi.json (upper or lower case), e.g. USD`,
+      errors,
+    );
+  }
   throw new ApiError('invalid_request', errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
 }
