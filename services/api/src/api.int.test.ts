@@ -346,6 +346,34 @@ describe('bad input gets a clear 4xx and stores nothing', () => {
       'card_data_refused',
     ],
     [
+      'card number hidden in JSON escapes',
+      () =>
+        post('/v1/payments', null, {
+          raw: JSON.stringify({ ...valid, description: 'x' }).replace('"x"', '"\\u0034242424242424242"'),
+        }),
+      400,
+      'card_data_refused',
+    ],
+    [
+      'card number as a number in exponent form',
+      () =>
+        post('/v1/payments', null, { raw: JSON.stringify(valid).replace('2000', '4.242424242424242e15') }),
+      400,
+      'card_data_refused',
+    ],
+    [
+      'card number as the Idempotency-Key',
+      () => post('/v1/payments', valid, { key: '4242424242424242' }),
+      400,
+      'card_data_refused',
+    ],
+    [
+      'card number glued to a reference',
+      () => post('/v1/payments', { ...valid, metadata: { ref: 'ref-4242424242424242' } }),
+      400,
+      'card_data_refused',
+    ],
+    [
       'card number as payment method',
       () => post('/v1/payments', { ...valid, paymentMethodId: '5555555555554444' }),
       400,

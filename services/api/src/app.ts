@@ -55,13 +55,7 @@ export function buildApp(
     (request, body, done) => {
       const text = body as string;
       if (containsCardNumber(text)) {
-        done(
-          new ApiError(
-            'card_data_refused',
-            'the body holds what looks like a card number; send a Stripe PaymentMethod id (pm_...) instead',
-          ),
-          undefined,
-        );
+        done(cardDataRefused(), undefined);
         return;
       }
       if (text.trim() === '') {
@@ -77,6 +71,12 @@ export function buildApp(
           new ApiError('invalid_json', `the body is not valid JSON: ${(error as Error).message}`),
           undefined,
         );
+        return;
+      }
+      // What JSON decodes can spell a card number the raw text hides (`\u0034...` escapes,
+      // `4.242e15`): the decoded values are checked again in their plain serialization.
+      if ((text.includes('\\u') || /\d[eE.]/.test(text)) && containsCardNumber(JSON.stringify(parsed))) {
+        done(cardDataRefused(), undefined);
         return;
       }
       // PostgreSQL text and jsonb cannot hold NUL: such a command would fail its whole group
@@ -179,6 +179,13 @@ export function buildApp(
   registerPaymentRoutes(app, full);
   registerCustomerRoutes(app, full);
   return app;
+}
+
+function cardDataRefused(): ApiError {
+  return new ApiError(
+    'card_data_refused',
+    'the body holds what looks like a card number; send a Stripe PaymentMethod id (pm_...) instead',
+  );
 }
 
 /** True when a string (or an object key) anywhere in a parsed JSON value contains NUL. */

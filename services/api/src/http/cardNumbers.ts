@@ -1,16 +1,16 @@
 /**
  * True when `text` holds something that looks like a card number: a run of 13 to 19 digits,
- * optionally separated by single spaces or dashes, that passes the Luhn check and starts with a
- * payment-card industry digit (2-6: Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, Discover/UnionPay
- * 6 — every network Stripe processes). Run on the raw request body so that card data is refused
- * wherever it hides (string, number, key, metadata). Runs of other lengths are not card numbers,
- * and the industry digit keeps 13-digit millisecond timestamps (1...) from being refused one time
- * in ten by the Luhn check alone.
+ * optionally separated by up to two spaces, dashes or dots, that passes the Luhn check and starts
+ * with a payment-card industry digit (2-6: Mastercard 2/5, Amex/Diners/JCB 3, Visa 4,
+ * Discover/UnionPay 6 — every network Stripe processes). Runs of other lengths are not card
+ * numbers, and the industry digit keeps 13-digit millisecond timestamps (1...) from being refused
+ * one time in ten by the Luhn check alone. A run glued to a word or a dash (`ref-4242...`) counts:
+ * the ledger is append-only, so a false refusal costs a retry and a missed card number is forever.
  */
 export function containsCardNumber(text: string): boolean {
-  const candidates = text.match(/(?<![\d-])[2-6](?:[ -]?\d){12,18}(?![\d])/g);
+  const candidates = text.match(/(?<!\d)[2-6](?:[ .-]{0,2}\d){12,18}(?!\d)/g);
   if (candidates === null) return false;
-  return candidates.some((candidate) => luhnValid(candidate.replace(/[ -]/g, '')));
+  return candidates.some((candidate) => luhnValid(candidate.replace(/[ .-]/g, '')));
 }
 
 /** The Luhn (mod 10) check every card number passes. */

@@ -10,6 +10,10 @@ describe('card number detection', () => {
     ['{"amount":378282246310005}'],
     ['6011111111111117'],
     ['{"k":"4000002760003184"}'],
+    ['{"ref":"ref-4242424242424242"}'], // glued to a word and a dash
+    ['4242.4242.4242.4242'], // dots
+    ['4242  4242  4242  4242'], // double spaces
+    ['-4242424242424242'], // a negative JSON number
   ])('refuses %s', (text) => {
     expect(containsCardNumber(text)).toBe(true);
   });
@@ -21,6 +25,8 @@ describe('card number detection', () => {
     ['{"at":1763840000000}'], // millisecond timestamp: industry digit 1
     ['{"order":"o-12345","amount":2000}'],
     ['pm_card_visa'],
+    ['{"at":"2026-12-05T14:50:18.123Z","ip":"127.0.0.1","phone":"+1 555-555-5555"}'],
+    ['{"id":"4f1c2a9e-8b7d-4c3e-9a1b-2d3e4f5a6b7c"}'], // a UUID
   ])('accepts %s', (text) => {
     expect(containsCardNumber(text)).toBe(false);
   });

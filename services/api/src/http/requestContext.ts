@@ -2,6 +2,7 @@ import { hash, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { canonicalJson, type EventMetadata } from '@payledger/event-store';
 import type { Credential, Scope } from '../auth/credentials.ts';
+import { containsCardNumber } from './cardNumbers.ts';
 import { ApiError } from './problems.ts';
 
 declare module 'fastify' {
@@ -52,6 +53,13 @@ export function idempotencyKeyOf(request: FastifyRequest): string {
     throw new ApiError(
       'idempotency_key_invalid',
       'Idempotency-Key must be one value of 1 to 255 visible ASCII characters',
+    );
+  }
+  // The key is stored with the command's response: it must not carry card data either.
+  if (containsCardNumber(value)) {
+    throw new ApiError(
+      'card_data_refused',
+      'the Idempotency-Key looks like a card number; use a random key such as a UUID',
     );
   }
   return value;
