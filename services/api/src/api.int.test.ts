@@ -420,6 +420,71 @@ describe('bad input gets a clear 4xx and stores nothing', () => {
   }
 });
 
+describe('ids and cursors that name nothing get a 4xx, never a 500', () => {
+  const problemOf = (res: Awaited<ReturnType<typeof get>>) => ({
+    status: res.statusCode,
+    code: res.json().code,
+  });
+
+  it('a path id outside the id alphabet (NUL included) is an object that does not exist', async () => {
+    expect(problemOf(await get('/v1/customers/%00'))).toEqual({ status: 404, code: 'customer_not_found' });
+    const before = await counts();
+    const save = await post('/v1/customers/a%00b/payment-methods', { paymentMethodId: 'pm_card_visa' });
+    expect(problemOf(save)).toEqual({ status: 404, code: 'customer_not_found' });
+    expect(problemOf(await get('/v1/payments/a%00b'))).toEqual({ status: 404, code: 'payment_not_found' });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('a forged or altered cursor is refused as invalid', async () => {
+    const forge = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const cursor of [
+      forge(['1', 'x']), // JavaScript parses "1" as a date, PostgreSQL does not
+      forge(['2026-12-05T10:00:00.000Z', 'pay\u0000x']),
+      forge(['2026-12-05 10:00', 'pay_x']),
+      'not-base64-json',
+    ]) {
+      const res = await get(`/v1/payments?cursor=${encodeURIComponent(cursor)}`);
+      expect(problemOf(res)).toEqual({ status: 400, code: 'invalid_request' });
+    }
+  });
+
+  it("another kind of object's id is not found, and nothing is stored", async () => {
+    const customerId = await customer();
+    const created = await post('/v1/payments', {
+      customerId,
+      paymentMethodId: 'pm_card_visa',
+      amount: 1000,
+      currency: 'USD',
+    });
+    const paymentId = created.json().id as string;
+    const before = await counts();
+    const asCustomer = await post('/v1/payments', {
+      customerId: paymentId,
+      paymentMethodId: 'pm_card_visa',
+      amount: 1000,
+      currency: 'USD',
+    });
+    expect(problemOf(asCustomer)).toEqual({ status: 404, code: 'customer_not_found' });
+    const save = await post(`/v1/customers/${paymentId}/payment-methods`, {
+      paymentMethodId: 'pm_card_visa',
+    });
+    expect(problemOf(save)).toEqual({ status: 404, code: 'customer_not_found' });
+    expect(problemOf(await get(`/v1/customers/${paymentId}`))).toEqual({
+      status: 404,
+      code: 'customer_not_found',
+    });
+    const register = await post('/v1/customers', { customerId: paymentId, email: 'x@example.com' });
+    expect(problemOf(register)).toEqual({ status: 409, code: 'customer_already_exists' });
+    const capture = await post(`/v1/payments/${customerId}/capture`, {});
+    expect(problemOf(capture)).toEqual({ status: 404, code: 'payment_not_found' });
+    expect(problemOf(await get(`/v1/payments/${customerId}`))).toEqual({
+      status: 404,
+      code: 'payment_not_found',
+    });
+    expect(await counts()).toEqual(before);
+  });
+});
+
 describe('operations', () => {
   it('serves health, readiness, metrics and an OpenAPI document', async () => {
     expect((await app.inject({ url: '/health/live' })).statusCode).toBe(200);

@@ -432,7 +432,7 @@ async function runBatch(
       if (mismatch !== undefined) throw new EventStoreError('stream_version_conflict', mismatch);
       if (head.streamType !== r.streamType) {
         throw new EventStoreError(
-          'stream_version_conflict',
+          'stream_type_mismatch',
           `stream ${r.streamId} is a ${head.streamType} stream, not a ${r.streamType} stream`,
         );
       }

@@ -1,8 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { readStream, type CommandRequest, type CommandResponse } from '@payledger/event-store';
+import {
+  EventStoreError,
+  readStream,
+  type CommandRequest,
+  type CommandResponse,
+} from '@payledger/event-store';
 import { decideCustomer, toStoredData, type CustomerCommand, type CustomerState } from '@payledger/ledger';
 import { foldCustomer } from '@payledger/projections';
-import { RegisterCustomerRequest, SavePaymentMethodRequest, type Customer } from '@payledger/schemas';
+import {
+  LedgerId,
+  RegisterCustomerRequest,
+  SavePaymentMethodRequest,
+  type Customer,
+} from '@payledger/schemas';
 import type { AppDeps } from '../app.ts';
 import type { Credential } from '../auth/credentials.ts';
 import { ApiError } from '../http/problems.ts';
@@ -54,8 +64,21 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): voi
       return result.response;
     } catch (error) {
       deps.metrics.commands.inc({ command: command.type, result: 'rejected' });
+      if (error instanceof EventStoreError && error.code === 'stream_type_mismatch') {
+        // The id names another kind of object (a payment): no customer by that id.
+        throw command.type === 'RegisterCustomer'
+          ? new ApiError('customer_already_exists', `the id ${customerId} is taken: choose another`)
+          : new ApiError('customer_not_found', `no customer ${customerId}`);
+      }
       throw error;
     }
+  };
+
+  /** The customer id of the path; one that cannot be an id is a customer that does not exist. */
+  const customerIdOf = (request: FastifyRequest): string => {
+    const id = (request.params as { customerId?: string }).customerId ?? '';
+    if (!LedgerId.safeParse(id).success) throw new ApiError('customer_not_found', 'no such customer');
+    return id;
   };
 
   app.post('/v1/customers', async (request, reply) => {
@@ -86,7 +109,7 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): voi
 
   app.post('/v1/customers/:customerId/payment-methods', async (request, reply) => {
     const credential = requireScope(request, 'payments:write');
-    const customerId = (request.params as { customerId: string }).customerId;
+    const customerId = customerIdOf(request);
     const body = parseBody(SavePaymentMethodRequest, request.body);
     const response = await run(
       request,
@@ -108,7 +131,7 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): voi
 
   app.get('/v1/customers/:customerId', async (request) => {
     requireScope(request, 'payments:write', 'ledger:read', 'audit:read');
-    const customerId = (request.params as { customerId: string }).customerId;
+    const customerId = customerIdOf(request);
     const history = await readStream(deps.db, customerId);
     if (history.length === 0 || history[0]?.streamType !== 'customer') {
       throw new ApiError('customer_not_found', `no customer ${customerId}`);

@@ -21,6 +21,8 @@ const fromLedger: Record<LedgerErrorCode, ApiErrorCode> = {
 
 const fromStore: Record<EventStoreErrorCode, ApiErrorCode> = {
   stream_version_conflict: 'stream_version_conflict',
+  // The routes answer with their own not-found first; this is the fallback.
+  stream_type_mismatch: 'not_found',
   idempotency_key_reused: 'idempotency_key_reused',
   hash_mismatch: 'internal_error',
 };

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import {
+  EventStoreError,
   readStream,
   type CommandRequest,
   type CommandResponse,
@@ -79,6 +80,10 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
       return result.response;
     } catch (error) {
       deps.metrics.commands.inc({ command: commandName, result: 'rejected' });
+      if (error instanceof EventStoreError && error.code === 'stream_type_mismatch') {
+        // The id names another kind of object (a customer): no payment by that id.
+        throw new ApiError('payment_not_found', `no payment ${paymentId}`);
+      }
       throw error;
     }
   };
@@ -92,7 +97,9 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
     let paymentMethodId = body.paymentMethodId ?? null;
     // Customers are never deleted: one seen to exist still does (saves a read per command).
     if (body.offSession || !knownCustomers.has(body.customerId)) {
-      const customer = foldCustomer(await readStream(deps.db, body.customerId));
+      const history = await readStream(deps.db, body.customerId);
+      // Another kind of object's id (a payment's) is no customer either.
+      const customer = foldCustomer(history[0]?.streamType === 'customer' ? history : []);
       if (!customer.exists) {
         throw new ApiError('customer_not_found', `no customer ${body.customerId}: register it first`);
       }
@@ -283,10 +290,13 @@ function encodeCursor(createdAt: string, paymentId: string): string {
 function decodeCursor(cursor: string): { createdAt: string; paymentId: string } {
   try {
     const [createdAt, paymentId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    // Exactly what encodeCursor wrote: an ISO instant JavaScript writes back the same way (so
+    // PostgreSQL reads it too) and an id of the id alphabet (no NUL, nothing to inject).
     if (
       typeof createdAt === 'string' &&
       typeof paymentId === 'string' &&
-      !Number.isNaN(Date.parse(createdAt))
+      PaymentParams.paymentId.test(paymentId) &&
+      isIsoInstant(createdAt)
     ) {
       return { createdAt, paymentId };
     }
@@ -296,4 +306,9 @@ function decodeCursor(cursor: string): { createdAt: string; paymentId: string } 
   throw new ApiError('invalid_request', 'cursor is not one this API returned', [
     { path: 'cursor', message: 'invalid' },
   ]);
+}
+
+function isIsoInstant(text: string): boolean {
+  const time = Date.parse(text);
+  return !Number.isNaN(time) && new Date(time).toISOString() === text;
 }
