@@ -4,7 +4,11 @@ import { LedgerId, Metadata, PaymentMethodId } from './common.ts';
 /** POST /v1/customers: register a customer (RegisterCustomer). */
 export const RegisterCustomerRequest = z.strictObject({
   customerId: LedgerId.optional(),
-  email: z.email().max(254),
+  // RFC 5321: at most 64 characters before the @ (Stripe and mail servers refuse longer ones).
+  email: z
+    .email()
+    .max(254)
+    .refine((e) => e.lastIndexOf('@') <= 64, 'at most 64 characters before the @'),
   name: z.string().max(200).optional(),
   metadata: Metadata.default({}),
 });

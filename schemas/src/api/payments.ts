@@ -81,13 +81,16 @@ export const HistoryEvent = z.object({
 /** GET /v1/payments/{paymentId}. */
 export const PaymentWithHistory = z.object({ payment: Payment, events: z.array(HistoryEvent) });
 
+/** An ISO 8601 instant PostgreSQL can hold too: year 0000 is valid to JavaScript, not to it. */
+const Instant = z.iso.datetime().regex(/^(?!0000)/, 'a year from 0001');
+
 /** Query of GET /v1/payments. */
 export const ListPaymentsQuery = z.strictObject({
   status: PaymentStatus.optional(),
   customerId: LedgerId.optional(),
   currency: CurrencyCode.optional(),
-  createdFrom: z.iso.datetime().optional(),
-  createdTo: z.iso.datetime().optional(),
+  createdFrom: Instant.optional(),
+  createdTo: Instant.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });

@@ -448,6 +448,18 @@ describe('ids and cursors that name nothing get a 4xx, never a 500', () => {
     }
   });
 
+  it('a date filter PostgreSQL cannot hold (year 0000) is refused as invalid', async () => {
+    const res = await get('/v1/payments?createdTo=0000-02-29T20%3A23%3A03.6Z');
+    expect(problemOf(res)).toEqual({ status: 400, code: 'invalid_request' });
+  });
+
+  it('an email with more than 64 characters before the @ is refused, nothing stored', async () => {
+    const before = await counts();
+    const res = await post('/v1/customers', { email: `${'a'.repeat(65)}@example.com` });
+    expect(problemOf(res)).toEqual({ status: 400, code: 'invalid_request' });
+    expect(await counts()).toEqual(before);
+  });
+
   it("another kind of object's id is not found, and nothing is stored", async () => {
     const customerId = await customer();
     const created = await post('/v1/payments', {
@@ -485,6 +497,29 @@ describe('ids and cursors that name nothing get a 4xx, never a 500', () => {
   });
 });
 
+describe('methods', () => {
+  it('answers 405 with Allow for a method a known path does not answer, 404 for an unknown path', async () => {
+    for (const [method, url, allow] of [
+      ['DELETE', '/v1/payments/pay_x', 'GET, HEAD'],
+      ['PUT', '/v1/payments', 'POST, GET, HEAD'],
+      ['GET', '/v1/payments/pay_x/capture', 'POST'],
+      ['TRACE', '/health/live', 'GET, HEAD'],
+    ] as const) {
+      const res = await app.inject({ method, url, headers: { authorization: auth.orders } });
+      expect(res.statusCode, `${method} ${url}`).toBe(405);
+      expect(res.headers['allow']).toBe(allow);
+      expect(res.json()).toMatchObject({ status: 405, code: 'method_not_allowed' });
+    }
+    const unknown = await app.inject({
+      method: 'GET',
+      url: '/v1/nothing',
+      headers: { authorization: auth.orders },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/v1/nothing' })).statusCode).toBe(401);
+  });
+});
+
 describe('operations', () => {
   it('serves health, readiness, metrics and an OpenAPI document', async () => {
     expect((await app.inject({ url: '/health/live' })).statusCode).toBe(200);
@@ -498,7 +533,7 @@ describe('operations', () => {
     expect(Number(committed?.[1])).toBeGreaterThan(0);
     expect(metrics.body).toMatch(/ledger_commit_batch_commands_bucket\{le="1"\} \d+/);
     const doc = (await app.inject({ url: '/openapi.json' })).json();
-    expect(doc.openapi).toBe('3.0.3');
+    expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(['/v1/payments', '/v1/payments/{paymentId}/refunds']),
     );

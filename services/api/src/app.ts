@@ -102,7 +102,21 @@ export function buildApp(
     );
   });
 
+  const allowedMethods = methodsByPath();
   app.addHook('onRequest', async (request, reply) => {
+    if (request.is404) {
+      // A known path asked with a method it does not answer: 405 with Allow (RFC 9110), before
+      // credentials and body parsing (what it reveals is in the public OpenAPI document).
+      const path = request.url.split('?')[0] ?? '';
+      const allowed = allowedMethods(path);
+      if (allowed !== null) {
+        reply.header('allow', allowed.join(', '));
+        throw new ApiError(
+          'method_not_allowed',
+          `${path} answers ${allowed.join(', ')}, not ${request.method}`,
+        );
+      }
+    }
     if (!request.url.startsWith('/v1/')) return;
     const credential = authenticate(request.headers.authorization, deps.credentials);
     if (credential === null) {
@@ -179,6 +193,20 @@ export function buildApp(
   registerPaymentRoutes(app, full);
   registerCustomerRoutes(app, full);
   return app;
+}
+
+/**
+ * The methods a path answers (from the OpenAPI document, HEAD beside GET), or null when no route
+ * has that path: an unknown method on a known path is a 405 with `Allow`, not a 404 (RFC 9110).
+ */
+function methodsByPath(): (path: string) => string[] | null {
+  const routes = Object.entries(openApiDocument().paths).map(([template, operations]) => {
+    const methods = Object.keys(operations).map((m) => m.toUpperCase());
+    if (methods.includes('GET')) methods.push('HEAD');
+    const pattern = template.replace(/\{[^}]+\}/g, '[^/]+');
+    return { regex: new RegExp(`^${pattern}$`), methods };
+  });
+  return (path) => routes.find((r) => r.regex.test(path))?.methods ?? null;
 }
 
 function cardDataRefused(): ApiError {

@@ -16,30 +16,53 @@ import {
 } from '@payledger/schemas';
 import { apiErrorStatus } from './problems.ts';
 
+// OpenAPI 3.1 takes JSON Schema 2020-12 as is: zod's own output, with the limits 3.0 cannot say
+// (metadata key lengths, at most 50 keys) kept.
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
-  'application/json': { schema: z.toJSONSchema(schema, { io, target: 'openapi-3.0' }) },
+  'application/json': { schema: z.toJSONSchema(schema, { io }) },
 });
 const problem = {
-  'application/problem+json': { schema: z.toJSONSchema(Problem, { target: 'openapi-3.0' }) },
+  'application/problem+json': { schema: z.toJSONSchema(Problem) },
 };
-const errors = {
-  '400': { description: 'Bad input; nothing stored', content: problem },
-  '401': { description: 'No or wrong credential', content: problem },
-  '403': { description: 'Credential lacks the scope', content: problem },
-  '409': { description: 'Conflicts with the current state', content: problem },
-  '413': { description: 'Body too large', content: problem },
-  '415': { description: 'Not JSON', content: problem },
-  '422': { description: 'Valid input the rules refuse', content: problem },
+const failure = (description: string) => ({ description, content: problem });
+/** The failures every /v1 operation can answer with. */
+const common = {
+  '401': failure('No or wrong credential'),
+  '403': failure('Credential lacks the scope'),
+  '500': failure('Our fault, logged; retry (a command with the same Idempotency-Key)'),
+  '503': failure('Shutting down or not ready; retry'),
 };
+/** A command's failures besides the common ones. */
+const commandErrors = {
+  '400': failure('Bad input (body, Idempotency-Key, card data); nothing stored'),
+  '404': failure('The payment or customer it names does not exist (for this credential)'),
+  '409': failure('Conflicts with the current state; nothing stored'),
+  '413': failure('Body too large; nothing stored'),
+  '415': failure('Not JSON; nothing stored'),
+  '422': failure('Valid input the rules refuse (or an Idempotency-Key reused); nothing stored'),
+  ...common,
+};
+/** Same alphabet as the ids the API accepts (anything else is a 404 without a database read). */
+const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const idempotencyKey = {
   name: 'Idempotency-Key',
   in: 'header',
   required: true,
   description: 'Unique per command (1-255 visible ASCII). Same key + same body replays the first response.',
-  schema: { type: 'string', minLength: 1, maxLength: 255 },
+  schema: { type: 'string', pattern: '^[\\x21-\\x7E]{1,255}$' },
 };
-const paymentId = { name: 'paymentId', in: 'path', required: true, schema: { type: 'string' } };
-const customerId = { name: 'customerId', in: 'path', required: true, schema: { type: 'string' } };
+const paymentId = {
+  name: 'paymentId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: ID_PATTERN },
+};
+const customerId = {
+  name: 'customerId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: ID_PATTERN },
+};
 const command = (
   summary: string,
   scope: string,
@@ -52,22 +75,31 @@ const command = (
   security: [{ bearer: [scope] }],
   parameters: [idempotencyKey, ...params],
   requestBody: { required: true, content: json(body, 'input') },
-  responses: { [status]: { description: 'Accepted and durably stored', content: json(response) }, ...errors },
+  responses: {
+    [status]: { description: 'Accepted and durably stored', content: json(response) },
+    ...commandErrors,
+  },
 });
-const query = (summary: string, response: z.ZodType, params: object[] = []) => ({
+const query = (
+  summary: string,
+  response: z.ZodType,
+  params: object[],
+  failures: Record<string, ReturnType<typeof failure>>,
+) => ({
   summary,
   security: [{ bearer: ['payments:write'] }, { bearer: ['ledger:read'] }, { bearer: ['audit:read'] }],
   parameters: params,
-  responses: { '200': { description: 'OK', content: json(response) }, ...errors },
+  responses: { '200': { description: 'OK', content: json(response) }, ...failures, ...common },
 });
+const notFound = { '404': failure('No such object (for this credential)') };
 
-/** The OpenAPI 3.0 document of the API, generated from the zod contracts (served at /openapi.json). */
+/** The OpenAPI 3.1 document of the API, generated from the zod contracts (served at /openapi.json). */
 export function openApiDocument() {
-  const listParams = Object.entries(
-    z.toJSONSchema(ListPaymentsQuery, { io: 'input', target: 'openapi-3.0' }).properties ?? {},
-  ).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
+  const listParams = Object.entries(z.toJSONSchema(ListPaymentsQuery, { io: 'input' }).properties ?? {}).map(
+    ([name, schema]) => ({ name, in: 'query', required: false, schema }),
+  );
   return {
-    openapi: '3.0.3',
+    openapi: '3.1.0',
     info: {
       title: 'Payment ledger API',
       version: '1.0.0',
@@ -88,7 +120,7 @@ export function openApiDocument() {
       '/v1/customers': {
         post: command('Register a customer', 'payments:write', RegisterCustomerRequest, '201', Customer),
       },
-      '/v1/customers/{customerId}': { get: query('A customer', Customer, [customerId]) },
+      '/v1/customers/{customerId}': { get: query('A customer', Customer, [customerId], notFound) },
       '/v1/customers/{customerId}/payment-methods': {
         post: command(
           'Save a payment method for off-session charges',
@@ -101,10 +133,12 @@ export function openApiDocument() {
       },
       '/v1/payments': {
         post: command('Create a payment', 'payments:write', CreatePaymentRequest, '201', Payment),
-        get: query('List payments, newest first, with filters and a cursor', PaymentList, listParams),
+        get: query('List payments, newest first, with filters and a cursor', PaymentList, listParams, {
+          '400': failure('A filter or the cursor is not valid'),
+        }),
       },
       '/v1/payments/{paymentId}': {
-        get: query('A payment with its event history', PaymentWithHistory, [paymentId]),
+        get: query('A payment with its event history', PaymentWithHistory, [paymentId], notFound),
       },
       '/v1/payments/{paymentId}/capture': {
         post: command(
