@@ -109,6 +109,51 @@ describe('authentication and scopes', () => {
   });
 });
 
+describe("a writer's customers are its own", () => {
+  it('another writer can neither read nor change nor charge them; readers see them', async () => {
+    const customerId = await customer(); // registered by orders
+    const status = async (res: Awaited<ReturnType<typeof get>>) => [res.statusCode, res.json().code];
+    expect(await status(await get(`/v1/customers/${customerId}`, 'billing'))).toEqual([
+      404,
+      'customer_not_found',
+    ]);
+    const before = await counts();
+    const save = await post(
+      `/v1/customers/${customerId}/payment-methods`,
+      { paymentMethodId: 'pm_card_mastercard', setAsDefault: true },
+      { as: 'billing' },
+    );
+    expect(await status(save)).toEqual([404, 'customer_not_found']);
+    const charge = await post(
+      '/v1/payments',
+      { customerId, paymentMethodId: 'pm_card_visa', amount: 1000, currency: 'USD' },
+      { as: 'billing' },
+    );
+    expect(await status(charge)).toEqual([404, 'customer_not_found']);
+    const register = await post('/v1/customers', { customerId, email: 'b@example.com' }, { as: 'billing' });
+    expect(await status(register)).toEqual([409, 'customer_already_exists']);
+    expect(await counts()).toEqual(before);
+    // Its owner still charges it (the customer is cached as seen by then), readers read it.
+    const own = await post('/v1/payments', {
+      customerId,
+      paymentMethodId: 'pm_card_visa',
+      amount: 1000,
+      currency: 'USD',
+    });
+    expect(own.statusCode).toBe(201);
+    expect((await get(`/v1/customers/${customerId}`, 'finance')).statusCode).toBe(200);
+    expect((await get(`/v1/customers/${customerId}`, 'auditor')).statusCode).toBe(200);
+    expect((await get(`/v1/customers/${customerId}`, 'orders')).statusCode).toBe(200);
+    // Once cached by the owner's payment, the other writer is still refused.
+    const again = await post(
+      '/v1/payments',
+      { customerId, paymentMethodId: 'pm_card_visa', amount: 1000, currency: 'USD' },
+      { as: 'billing' },
+    );
+    expect(await status(again)).toEqual([404, 'customer_not_found']);
+  });
+});
+
 describe('payments', () => {
   it('creates a payment durably, records the caller, and reads it back with its history', async () => {
     const customerId = await customer();

@@ -4,6 +4,7 @@ import {
   readStream,
   type CommandRequest,
   type CommandResponse,
+  type StoredEvent,
 } from '@payledger/event-store';
 import { decideCustomer, toStoredData, type CustomerCommand, type CustomerState } from '@payledger/ledger';
 import { foldCustomer } from '@payledger/projections';
@@ -16,7 +17,14 @@ import {
 import type { AppDeps } from '../app.ts';
 import type { Credential } from '../auth/credentials.ts';
 import { ApiError } from '../http/problems.ts';
-import { fingerprintOf, idempotencyKeyOf, metadataOf, newId, requireScope } from '../http/requestContext.ts';
+import {
+  fingerprintOf,
+  idempotencyKeyOf,
+  metadataOf,
+  newId,
+  readsAll,
+  requireScope,
+} from '../http/requestContext.ts';
 import { parseBody } from '../http/validation.ts';
 
 function customerView(state: CustomerState, version: number): Customer {
@@ -29,6 +37,15 @@ function customerView(state: CustomerState, version: number): Customer {
     defaultPaymentMethodId: state.defaultPaymentMethodId,
     version,
   };
+}
+
+/**
+ * True when `credential` may see the customer of `history`: readers see every customer, a writer
+ * the customers it registered (as with payments: one internal service never reads or changes
+ * another's customers, their emails or default payment methods). An empty history is nobody's.
+ */
+export function ownedBy(history: readonly StoredEvent[], credential: Credential): boolean {
+  return history.length === 0 || readsAll(credential) || history[0]?.metadata.actor === credential.id;
 }
 
 /** Customer commands (POST, `payments:write`) and the customer query. */
@@ -48,6 +65,12 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): voi
       streamType: 'customer',
       metadata: metadataOf(request, credential),
       decide(history) {
+        if (!ownedBy(history, credential)) {
+          // A writer acts on its own customers only; others' do not exist for it (the id is taken).
+          throw command.type === 'RegisterCustomer'
+            ? new ApiError('customer_already_exists', `the id ${customerId} is taken: choose another`)
+            : new ApiError('customer_not_found', `no customer ${customerId}`);
+        }
         const events = decideCustomer(command, foldCustomer(history));
         return {
           events: events.map((e) => ({ type: e.type, data: toStoredData(e) })),
@@ -130,10 +153,10 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: AppDeps): voi
   });
 
   app.get('/v1/customers/:customerId', async (request) => {
-    requireScope(request, 'payments:write', 'ledger:read', 'audit:read');
+    const credential = requireScope(request, 'payments:write', 'ledger:read', 'audit:read');
     const customerId = customerIdOf(request);
     const history = await readStream(deps.db, customerId);
-    if (history.length === 0 || history[0]?.streamType !== 'customer') {
+    if (history.length === 0 || history[0]?.streamType !== 'customer' || !ownedBy(history, credential)) {
       throw new ApiError('customer_not_found', `no customer ${customerId}`);
     }
     return customerView(foldCustomer(history), history.length);

@@ -34,13 +34,15 @@ import {
   requireScope,
 } from '../http/requestContext.ts';
 import { parseBody } from '../http/validation.ts';
+import { ownedBy } from '../customers/customerRoutes.ts';
 import { historyView, paymentView } from './paymentView.ts';
 
 const PaymentParams = { paymentId: /^[A-Za-z0-9_-]{1,64}$/ };
 
 /** Payment commands (POST, `payments:write`) and queries (GET). */
 export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const knownCustomers = new Set<string>();
+  /** Customers seen to exist, with the writer that registered them (customers are never deleted). */
+  const knownCustomers = new Map<string, string>();
   /** Runs a payment command through group commit and answers with its (possibly replayed) response. */
   const run = async (
     request: FastifyRequest,
@@ -96,15 +98,21 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
     // The customer must be known; off-session charges need a saved method (the default if none given).
     let paymentMethodId = body.paymentMethodId ?? null;
     // Customers are never deleted: one seen to exist still does (saves a read per command).
-    if (body.offSession || !knownCustomers.has(body.customerId)) {
+    const owner = knownCustomers.get(body.customerId);
+    if (owner !== undefined && owner !== credential.id && !readsAll(credential)) {
+      throw new ApiError('customer_not_found', `no customer ${body.customerId}: register it first`);
+    }
+    if (body.offSession || owner === undefined) {
       const history = await readStream(deps.db, body.customerId);
-      // Another kind of object's id (a payment's) is no customer either.
-      const customer = foldCustomer(history[0]?.streamType === 'customer' ? history : []);
+      // Another kind of object's id (a payment's), or another writer's customer, is no customer.
+      const customer = foldCustomer(
+        history[0]?.streamType === 'customer' && ownedBy(history, credential) ? history : [],
+      );
       if (!customer.exists) {
         throw new ApiError('customer_not_found', `no customer ${body.customerId}: register it first`);
       }
       if (knownCustomers.size >= 100_000) knownCustomers.clear();
-      knownCustomers.add(body.customerId);
+      knownCustomers.set(body.customerId, history[0]?.metadata.actor ?? '');
       if (body.offSession) {
         paymentMethodId ??= customer.defaultPaymentMethodId;
         if (paymentMethodId === null || !customer.paymentMethods.some((m) => m.id === paymentMethodId)) {
