@@ -108,7 +108,9 @@ describe('the API against its own OpenAPI document (schemathesis)', () => {
         '--output-sanitize',
         'false',
       ],
-      { encoding: 'utf8', timeout: 300_000, env: { ...process.env, NO_COLOR: '1' } },
+      // Its working folder holds the cache of past failures it would replay first: a fresh one
+      // per run keeps the run the seed's alone (and the checkout clean).
+      { cwd: reportDir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, NO_COLOR: '1' } },
     );
     const output = `${run.stdout}\n${run.stderr}`;
     expect(run.status, `schemathesis found problems:\n${output}\nAPI log:\n${apiOutput}`).toBe(0);
