@@ -33,6 +33,7 @@ const auth = {
 let database: TestDatabase;
 let db: Kysely<Database>;
 let app: FastifyInstance;
+let batcher: CommandBatcher;
 let keySeq = 0;
 const newKey = (): string => `key-${Date.now()}-${keySeq++}`;
 
@@ -73,7 +74,7 @@ beforeAll(async () => {
   db = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 20 });
   await migrateToLatest(db);
   const metrics = createMetrics();
-  const batcher = new CommandBatcher(db, {
+  batcher = new CommandBatcher(db, {
     topic: 'ledger.events.v1',
     summarize: paymentSummaryRows,
     onBatch: (commands) => metrics.commitBatch.observe(commands),
@@ -539,6 +540,44 @@ describe('ids and cursors that name nothing get a 4xx, never a 500', () => {
       code: 'payment_not_found',
     });
     expect(await counts()).toEqual(before);
+  });
+});
+
+describe('logs', () => {
+  it('never hold a secret, an idempotency key or a card number, and a card number in a URL is refused', async () => {
+    const lines: string[] = [];
+    const logged = buildApp(
+      { db, batcher, credentials, metrics: createMetrics() },
+      { log: { level: 'info', stream: { write: (line) => lines.push(line) } } },
+    );
+    await logged.ready();
+    try {
+      const headers = { authorization: auth.orders, 'idempotency-key': 'secret-key-to-hide' };
+      const inUrl = await logged.inject({
+        method: 'GET',
+        url: '/v1/payments?customerId=4242424242424242',
+        headers,
+      });
+      expect(inUrl.statusCode).toBe(400);
+      expect(inUrl.json().code).toBe('card_data_refused');
+      const inPath = await logged.inject({ method: 'GET', url: '/v1/payments/4242-4242-4242-4242', headers });
+      expect(inPath.json().code).toBe('card_data_refused');
+      const encoded = await logged.inject({
+        method: 'GET',
+        url: '/v1/payments/4242%204242%204242%204242',
+        headers,
+      });
+      expect(encoded.json().code).toBe('card_data_refused');
+      await logged.inject({ method: 'GET', url: '/v1/payments', headers });
+    } finally {
+      await logged.close();
+    }
+    const log = lines.join('');
+    expect(log).toContain('incoming request');
+    expect(log).toContain('[card number]');
+    expect(log).not.toMatch(/4242.?4242/);
+    expect(log).not.toContain('orders-secret-123');
+    expect(log).not.toContain('secret-key-to-hide');
   });
 });
 

@@ -1,10 +1,10 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { ZodError } from 'zod';
 import type { CommandBatcher, Database } from '@payledger/event-store';
 import { authenticate, type Credential } from './auth/credentials.ts';
 import { registerCustomerRoutes } from './customers/customerRoutes.ts';
-import { containsCardNumber } from './http/cardNumbers.ts';
+import { containsCardNumber, maskCardNumbers } from './http/cardNumbers.ts';
 import { toApiError } from './http/domainErrors.ts';
 import { createMetrics, type ApiMetrics } from './http/metrics.ts';
 import { ApiError, problemOf } from './http/problems.ts';
@@ -26,18 +26,27 @@ export interface AppDeps {
 /** Largest request body accepted (commands are small; anything bigger is refused, nothing stored). */
 export const BODY_LIMIT = 64 * 1024;
 
+/** How the API logs; no logging when absent. */
+export interface AppOptions {
+  readonly log?: {
+    readonly level: string;
+    /** Where log lines go (stdout when absent). */
+    readonly stream?: { write(line: string): void };
+  };
+}
+
 /**
  * Builds the HTTP API (not listening): authentication on every /v1 route, problem+json errors,
  * card-number refusal on raw bodies, metrics, health, OpenAPI.
  */
 export function buildApp(
   deps: Omit<AppDeps, 'metrics'> & { metrics?: ApiMetrics },
-  options: { logger?: FastifyServerOptions['logger'] } = {},
+  options: AppOptions = {},
 ): FastifyInstance {
   const metrics = deps.metrics ?? createMetrics();
   const full: AppDeps = { ...deps, metrics };
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: options.log === undefined ? false : loggerOptions(options.log),
     bodyLimit: BODY_LIMIT,
     // Request ids become causation ids; never trust a caller's.
     genReqId: () => crypto.randomUUID(),
@@ -117,6 +126,7 @@ export function buildApp(
         );
       }
     }
+    if (containsCardNumber(decodeURIComponentSafe(request.url))) throw cardDataRefused();
     if (!request.url.startsWith('/v1/')) return;
     const credential = authenticate(request.headers.authorization, deps.credentials);
     if (credential === null) {
@@ -196,6 +206,31 @@ export function buildApp(
 }
 
 /**
+ * fastify/pino options under which secrets and card data never reach a log line: credentials and
+ * idempotency keys redacted wherever a header is logged, card-number-like runs masked in the
+ * logged URL (a caller may put one in a path or a query; it is refused, but the request line is
+ * logged first).
+ */
+function loggerOptions(
+  log: NonNullable<AppOptions['log']>,
+): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
+  return {
+    level: log.level,
+    ...(log.stream !== undefined ? { stream: log.stream } : {}),
+    redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'],
+    serializers: {
+      req: (request: FastifyRequest) => ({
+        method: request.method,
+        url: maskCardNumbers(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        ...(request.socket?.remotePort !== undefined ? { remotePort: request.socket.remotePort } : {}),
+      }),
+    },
+  };
+}
+
+/**
  * The methods a path answers (from the OpenAPI document, HEAD beside GET), or null when no route
  * has that path: an unknown method on a known path is a 405 with `Allow`, not a 404 (RFC 9110).
  */
@@ -207,6 +242,14 @@ function methodsByPath(): (path: string) => string[] | null {
     return { regex: new RegExp(`^${pattern}$`), methods };
   });
   return (path) => routes.find((r) => r.regex.test(path))?.methods ?? null;
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function cardDataRefused(): ApiError {

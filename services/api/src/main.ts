@@ -54,13 +54,7 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
       // One of several processes: /metrics answers for all of them.
       ...(cluster.isWorker ? { metricsText: clusterMetricsReader(metrics.registry) } : {}),
     },
-    {
-      logger: {
-        level: config.logLevel,
-        // Secrets never reach the log.
-        redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'],
-      },
-    },
+    { log: { level: config.logLevel } },
   );
   const address = await app.listen({ host: config.host, port: config.port });
   return {

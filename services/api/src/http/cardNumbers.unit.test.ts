@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containsCardNumber, luhnValid } from './cardNumbers.ts';
+import { containsCardNumber, luhnValid, maskCardNumbers } from './cardNumbers.ts';
 
 describe('card number detection', () => {
   it.each([
@@ -34,5 +34,15 @@ describe('card number detection', () => {
   it('implements Luhn', () => {
     expect(luhnValid('79927398713')).toBe(true);
     expect(luhnValid('79927398710')).toBe(false);
+  });
+
+  it('masks card numbers for logs and leaves other digits alone', () => {
+    expect(maskCardNumbers('/v1/payments?customerId=4242424242424242&limit=20')).toBe(
+      '/v1/payments?customerId=[card number]&limit=20',
+    );
+    expect(maskCardNumbers('/v1/payments/4242-4242-4242-4242')).toBe('/v1/payments/[card number]');
+    expect(maskCardNumbers('/v1/payments/4242424242424241?at=1763840000000')).toBe(
+      '/v1/payments/4242424242424241?at=1763840000000',
+    );
   });
 });
