@@ -103,6 +103,52 @@ describe('authentication and scopes', () => {
     expect(wrong.statusCode).toBe(401);
   });
 
+  it('refuses every command to readers with 403, storing nothing', async () => {
+    const customerId = await customer();
+    const created = await post('/v1/payments', {
+      customerId,
+      paymentMethodId: 'pm_card_visa',
+      amount: 500,
+      currency: 'USD',
+    });
+    const id = created.json().id as string;
+    const commands: Array<[string, unknown]> = [
+      ['/v1/customers', { email: 'r@example.com' }],
+      [`/v1/customers/${customerId}/payment-methods`, { paymentMethodId: 'pm_card_visa' }],
+      ['/v1/payments', { customerId, paymentMethodId: 'pm_card_visa', amount: 500, currency: 'USD' }],
+      [`/v1/payments/${id}/capture`, {}],
+      [`/v1/payments/${id}/cancel`, {}],
+      [`/v1/payments/${id}/refunds`, {}],
+    ];
+    const before = await counts();
+    for (const as of ['finance', 'auditor'] as const) {
+      for (const [path, body] of commands) {
+        const res = await post(path, body, { as });
+        expect([res.statusCode, res.json().code], `${as} POST ${path}`).toEqual([403, 'forbidden']);
+      }
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it("lists a writer's own payments only; readers list everyone's", async () => {
+    const customerId = await customer();
+    const created = await post('/v1/payments', {
+      customerId,
+      paymentMethodId: 'pm_card_visa',
+      amount: 700,
+      currency: 'USD',
+    });
+    const id = created.json().id as string;
+    const listed = async (as: keyof typeof auth) =>
+      ((await get(`/v1/payments?customerId=${customerId}`, as)).json().data as { id: string }[]).map(
+        (p) => p.id,
+      );
+    expect(await listed('orders')).toEqual([id]);
+    expect(await listed('billing')).toEqual([]);
+    expect(await listed('finance')).toEqual([id]);
+    expect(await listed('auditor')).toEqual([id]);
+  });
+
   it('answers 403 when the credential lacks the scope', async () => {
     const res = await post('/v1/customers', { email: 'a@example.com' }, { as: 'finance' });
     expect(res.statusCode).toBe(403);
