@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { checkCompose, checkDockerfile, type ServiceSpec } from './composeCheck.ts';
 
 // There is no Docker engine here: these checks keep docker-compose.yml and the Dockerfile in step
@@ -193,6 +194,33 @@ describe('docker-compose.yml', () => {
     expect(checkCompose(broken("volumes: ['kafkadata:/var/lib/kafka/data']", ''), [svc])).toEqual([
       'kafka: KAFKA_LOG_DIRS must be on a volume (the image defaults to /tmp)',
     ]);
+  });
+});
+
+describe('docker-compose.yml database roles', () => {
+  it('runs every service as a member of ledger_app only, migrating as the owner', () => {
+    const compose = parse(read('docker-compose.yml')) as {
+      services: Record<string, { environment?: Record<string, string>; volumes?: string[] }>;
+    };
+    const postgres = compose.services['postgres'];
+    const owner = postgres?.environment?.['POSTGRES_USER'];
+    const init = (postgres?.volumes ?? []).find((v) => v.includes('/docker-entrypoint-initdb.d/'));
+    expect(init).toBeDefined();
+    const roles = read((init as string).split(':')[0] as string);
+    const login = /CREATE ROLE (\w+) LOGIN PASSWORD '([^']+)' IN ROLE ledger_app;/.exec(roles);
+    expect(login, 'the init script creates a login role in ledger_app').not.toBeNull();
+    const [, user, password] = login as RegExpExecArray;
+    for (const name of serviceFolders()) {
+      const env = compose.services[name]?.environment ?? {};
+      const url = new URL(env['DATABASE_URL'] ?? '');
+      expect([url.username, url.password], `${name}: DATABASE_URL`).toEqual([user, password]);
+      const config = read(join('services', name, 'src', 'config.ts'));
+      if (config.includes('MIGRATION_DATABASE_URL')) {
+        expect(new URL(env['MIGRATION_DATABASE_URL'] ?? '').username, `${name}: MIGRATION_DATABASE_URL`).toBe(
+          owner,
+        );
+      }
+    }
   });
 });
 

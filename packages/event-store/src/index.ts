@@ -1,5 +1,5 @@
 export { openDatabase, type DatabaseTarget } from './connect.ts';
-export { migrateToLatest } from './migrate.ts';
+export { migrateDatabase, migrateToLatest } from './migrate.ts';
 export type { Database } from './schema/database.ts';
 export { EventStoreError, eventStoreErrorCodes, type EventStoreErrorCode } from './errors.ts';
 export { canonicalJson } from './hashing/canonicalJson.ts';

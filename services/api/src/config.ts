@@ -8,6 +8,11 @@ import { parseCredentials, type Credential } from './auth/credentials.ts';
 const Environment = z.object({
   /** PostgreSQL URL; unset = embedded PGlite under LEDGER_DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
+  /**
+   * The schema owner's PostgreSQL URL, used only to run migrations at start; unset = DATABASE_URL.
+   * Set it when DATABASE_URL's role is a member of ledger_app (as it should be in production).
+   */
+  MIGRATION_DATABASE_URL: z.string().url().optional(),
   /** Embedded mode's data folder (PGlite). */
   LEDGER_DATA_DIR: z.string().default('.data/pglite'),
   /** Service credentials (JSON array, secrets as sha256 hashes); see README. Required with DATABASE_URL. */
@@ -43,7 +48,8 @@ export const EMBEDDED_CREDENTIALS = [
 
 export interface ApiConfig {
   readonly database:
-    { kind: 'postgres'; url: string; poolSize: number } | { kind: 'pglite'; dataDir: string };
+    | { kind: 'postgres'; url: string; migrationUrl: string; poolSize: number }
+    | { kind: 'pglite'; dataDir: string };
   readonly credentials: readonly Credential[];
   readonly host: string;
   readonly port: number;
@@ -79,7 +85,12 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
   return Object.freeze({
     database: embedded
       ? { kind: 'pglite' as const, dataDir: e.LEDGER_DATA_DIR }
-      : { kind: 'postgres' as const, url: e.DATABASE_URL as string, poolSize: e.DATABASE_POOL_SIZE },
+      : {
+          kind: 'postgres' as const,
+          url: e.DATABASE_URL as string,
+          migrationUrl: e.MIGRATION_DATABASE_URL ?? (e.DATABASE_URL as string),
+          poolSize: e.DATABASE_POOL_SIZE,
+        },
     credentials,
     host: e.HOST,
     port: e.PORT,

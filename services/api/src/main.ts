@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import {
   CommandBatcher,
+  migrateDatabase,
   migrateToLatest,
   openDatabase,
   OutboxHint,
@@ -25,12 +26,15 @@ export interface RunningApi {
 /** Opens the database, migrates it, and serves the API until `close()`. */
 export async function startApi(config: ApiConfig): Promise<RunningApi> {
   if (config.database.kind === 'pglite') mkdirSync(config.database.dataDir, { recursive: true });
+  // On PostgreSQL the schema owner migrates over a connection of its own; the pool is the
+  // service's role (README: a member of ledger_app, which cannot change history).
+  if (config.database.kind === 'postgres') await migrateDatabase(config.database.migrationUrl);
   const db = await openDatabase(
     config.database.kind === 'postgres'
       ? { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize }
       : { kind: 'pglite', dataDir: config.database.dataDir },
   );
-  await migrateToLatest(db);
+  if (config.database.kind === 'pglite') await migrateToLatest(db);
   const metrics = createMetrics();
   // After each commit, the outbox relay hears of the new rows (migration 0010: not from inside
   // the transaction). Best effort: the relay also polls.
@@ -73,9 +77,7 @@ export async function startApi(config: ApiConfig): Promise<RunningApi> {
  * them): migrates once, then forks; a worker that dies is replaced; SIGTERM/SIGINT stop them all.
  */
 async function runPrimary(config: ApiConfig & { database: { kind: 'postgres' } }): Promise<void> {
-  const db = await openDatabase({ kind: 'postgres', url: config.database.url, poolSize: 1 });
-  await migrateToLatest(db);
-  await db.destroy();
+  await migrateDatabase(config.database.migrationUrl);
   serveClusterMetrics();
   let stopping = false;
   const fork = () => cluster.fork();

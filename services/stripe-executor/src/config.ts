@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 const Environment = z.object({
   DATABASE_URL: z.string().url(),
+  /** The schema owner's URL, used only to run migrations at start; unset = DATABASE_URL. */
+  MIGRATION_DATABASE_URL: z.string().url().optional(),
   KAFKA_BROKERS: z.string().min(1),
   STRIPE_SECRET_KEY: z
     .string()
@@ -47,6 +49,8 @@ export const requiredEnvironment = ['DATABASE_URL', 'KAFKA_BROKERS', 'STRIPE_SEC
 
 export type ExecutorConfig = Readonly<{
   databaseUrl: string;
+  /** The schema owner's URL for migrations at start (DATABASE_URL unless set apart). */
+  migrationDatabaseUrl: string;
   kafkaBrokers: readonly string[];
   stripe: {
     secretKey: string;
@@ -83,6 +87,7 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Exe
   const e = parsed.data;
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
+    migrationDatabaseUrl: e.MIGRATION_DATABASE_URL ?? e.DATABASE_URL,
     kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
     stripe: {
       secretKey: e.STRIPE_SECRET_KEY,

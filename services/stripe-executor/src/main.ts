@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Kysely } from 'kysely';
-import { migrateToLatest, openDatabase, OutboxHint, type Database } from '@payledger/event-store';
+import { migrateDatabase, openDatabase, OutboxHint, type Database } from '@payledger/event-store';
 import { KafkaBus, type MessageBus } from '@payledger/messaging';
 import { CircuitBreaker, StripeGateway } from '@payledger/stripe-gateway';
 import { loadExecutorConfig, type ExecutorConfig } from './config.ts';
@@ -19,10 +19,11 @@ export async function startExecutor(
   bus?: MessageBus,
   shared?: { db: Kysely<Database> },
 ): Promise<RunningExecutor> {
+  // Its own database: the schema owner migrates it first, over a connection of its own.
+  if (shared === undefined) await migrateDatabase(config.migrationDatabaseUrl);
   const db =
     shared?.db ??
     (await openDatabase({ kind: 'postgres', url: config.databaseUrl, poolSize: config.dbPoolSize }));
-  if (shared === undefined) await migrateToLatest(db);
   const metrics = createExecutorMetrics();
   const gateway = new StripeGateway({
     secretKey: config.stripe.secretKey,
