@@ -12,6 +12,7 @@ import {
   idempotencyKey,
   type GatewayOptions,
 } from '@payledger/stripe-gateway';
+import { parsePublishedEvent } from '@payledger/schemas';
 import { StripeSimulator } from '@payledger/stripe-sim';
 import {
   createTestDatabase,
@@ -594,3 +595,50 @@ function message(
     headers: { 'event-id': eventId, 'event-type': type },
   };
 }
+
+// Last, over everything the tests above sent through the relay: what consumers of the events topic
+// receive is what the published JSON Schemas (schemas/json/events) promise, type by type. A domain
+// event whose stored form drifted from its published schema fails here.
+describe('the events topic after the run', () => {
+  it('carries only messages that match the published envelope and data schemas', async () => {
+    const consumer = testKafka('contract-check').consumer({ groupId: `${topic}.contract-check` });
+    const seen: { type: string; error: string | null }[] = [];
+    let lastAt = Date.now();
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message: m }) => {
+          lastAt = Date.now();
+          let type = '?';
+          try {
+            const envelope = parsePublishedEvent(JSON.parse(m.value?.toString() ?? 'null'));
+            type = envelope.type;
+            seen.push({ type, error: null });
+          } catch (error) {
+            seen.push({ type, error: `${(error as Error).message}\n${m.value?.toString()}` });
+          }
+        },
+      });
+      // Everything was published long ago (the relay polls every 100 ms): read until quiet.
+      await waitFor(async () => seen.length > 0 && Date.now() - lastAt > 3_000, {
+        timeoutMs: 60_000,
+        describe: () => `the topic went quiet only after ${seen.length} messages`,
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(seen.filter((s) => s.error !== null).map((s) => s.error)).toEqual([]);
+    const types = new Set(seen.map((s) => s.type));
+    for (const type of [
+      'CustomerRegistered.v1',
+      'PaymentCreated.v1',
+      'PaymentSubmitted.v1',
+      'PaymentIntentCreated.v1',
+      'PaymentSucceeded.v1',
+      'PaymentFailed.v1',
+    ]) {
+      expect(types, `no ${type} was published`).toContain(type);
+    }
+  });
+});
