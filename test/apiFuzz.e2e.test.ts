@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { cacheDir, freePort, repoRoot } from '@payledger/testkit';
-import { createTestDatabase, waitFor, type TestDatabase } from '@payledger/testkit/vitest';
+import { cacheDir } from '@payledger/testkit';
+import { createTestDatabase, type TestDatabase } from '@payledger/testkit/vitest';
+import { startApiProcess, type ApiProcess } from './apiProcess.ts';
 
 // The API as a client generated from its OpenAPI document meets it: schemathesis (Python) derives
 // valid and invalid requests from /openapi.json, runs them (and stateful sequences through the
@@ -43,37 +44,22 @@ function schemathesis(): string {
 }
 
 let database: TestDatabase;
-let api: ChildProcess;
-let apiOutput = '';
+let api: ApiProcess;
 let base: string;
 let reportDir: string;
 
 beforeAll(async () => {
   database = await createTestDatabase('api_fuzz');
-  const port = await freePort();
-  api = spawn(process.execPath, [join(repoRoot, 'services/api/src/main.ts')], {
-    env: {
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      DATABASE_URL: database.url,
-      API_CREDENTIALS: JSON.stringify([{ ...WRITER, scopes: ['payments:write'] }]),
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  api = await startApiProcess({
+    DATABASE_URL: database.url,
+    API_CREDENTIALS: JSON.stringify([{ ...WRITER, scopes: ['payments:write'] }]),
   });
-  api.stdout?.on('data', (d: Buffer) => (apiOutput += d.toString()));
-  api.stderr?.on('data', (d: Buffer) => (apiOutput += d.toString()));
-  base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/health/ready`)).ok, {
-    timeoutMs: 60_000,
-    describe: () => `the API did not become ready:\n${apiOutput}`,
-  });
+  base = api.base;
   reportDir = mkdtempSync(join(tmpdir(), 'ledger-fuzz-'));
 }, 600_000);
 
 afterAll(async () => {
-  api?.kill('SIGTERM');
+  api?.stop();
   rmSync(reportDir, { recursive: true, force: true });
   await database?.drop();
 });
@@ -115,7 +101,7 @@ describe('the API against its own OpenAPI document (schemathesis)', () => {
       { cwd: reportDir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, NO_COLOR: '1' } },
     );
     const output = `${run.stdout}\n${run.stderr}`;
-    expect(run.status, `schemathesis found problems:\n${output}\nAPI log:\n${apiOutput}`).toBe(0);
+    expect(run.status, `schemathesis found problems:\n${output}\nAPI log:\n${api.output()}`).toBe(0);
     expect(output).toMatch(/\d+ generated, \d+ passed/);
 
     // Every Idempotency-Key the writer sent with a command that got a 2xx, and no other, is stored.
