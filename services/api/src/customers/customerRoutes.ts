@@ -4,7 +4,6 @@ import {
   readStream,
   type CommandRequest,
   type CommandResponse,
-  type StoredEvent,
 } from '@payledger/event-store';
 import { decideCustomer, toStoredData, type CustomerCommand, type CustomerState } from '@payledger/ledger';
 import { foldCustomer } from '@payledger/projections';
@@ -22,7 +21,7 @@ import {
   idempotencyKeyOf,
   metadataOf,
   newId,
-  readsAll,
+  ownedBy,
   requireScope,
 } from '../http/requestContext.ts';
 import { parseBody } from '../http/validation.ts';
@@ -37,15 +36,6 @@ function customerView(state: CustomerState, version: number): Customer {
     defaultPaymentMethodId: state.defaultPaymentMethodId,
     version,
   };
-}
-
-/**
- * True when `credential` may see the customer of `history`: readers see every customer, a writer
- * the customers it registered (as with payments: one internal service never reads or changes
- * another's customers, their emails or default payment methods). An empty history is nobody's.
- */
-export function ownedBy(history: readonly StoredEvent[], credential: Credential): boolean {
-  return history.length === 0 || readsAll(credential) || history[0]?.metadata.actor === credential.id;
 }
 
 /** Customer commands (POST, `payments:write`) and the customer query. */

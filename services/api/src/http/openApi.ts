@@ -4,6 +4,7 @@ import {
   CapturePaymentRequest,
   CreatePaymentRequest,
   Customer,
+  LedgerId,
   ListPaymentsQuery,
   Payment,
   PaymentList,
@@ -42,8 +43,8 @@ const commandErrors = {
   '422': failure('Valid input the rules refuse (or an Idempotency-Key reused); nothing stored'),
   ...common,
 };
-/** Same alphabet as the ids the API accepts (anything else is a 404 without a database read). */
-const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+/** The ids the API accepts (anything else is a 404 without a database read). */
+const id = z.toJSONSchema(LedgerId);
 const idempotencyKey = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -55,13 +56,13 @@ const paymentId = {
   name: 'paymentId',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: ID_PATTERN },
+  schema: id,
 };
 const customerId = {
   name: 'customerId',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: ID_PATTERN },
+  schema: id,
 };
 const command = (
   summary: string,

@@ -1,6 +1,6 @@
 import { hash, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { canonicalJson, type EventMetadata } from '@payledger/event-store';
+import { canonicalJson, type EventMetadata, type StoredEvent } from '@payledger/event-store';
 import type { Credential, Scope } from '../auth/credentials.ts';
 import { containsCardNumber } from './cardNumbers.ts';
 import { ApiError } from './problems.ts';
@@ -36,6 +36,15 @@ export function requireScope(request: FastifyRequest, ...allowed: Scope[]): Cred
 /** True when the credential reads everything, not just what it wrote. */
 export function readsAll(credential: Credential): boolean {
   return credential.scopes.includes('ledger:read') || credential.scopes.includes('audit:read');
+}
+
+/**
+ * True when `credential` may see the object whose stream is `history`: readers see everything, a
+ * writer what it created (one internal service never reads or changes another's payments or
+ * customers). An empty history is nobody's yet.
+ */
+export function ownedBy(history: readonly StoredEvent[], credential: Credential): boolean {
+  return history.length === 0 || readsAll(credential) || history[0]?.metadata.actor === credential.id;
 }
 
 const KEY = /^[\x21-\x7e]{1,255}$/;

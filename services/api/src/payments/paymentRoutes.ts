@@ -19,6 +19,7 @@ import {
   CancelPaymentRequest,
   CapturePaymentRequest,
   CreatePaymentRequest,
+  LedgerId,
   ListPaymentsQuery,
   RefundPaymentRequest,
 } from '@payledger/schemas';
@@ -30,14 +31,12 @@ import {
   idempotencyKeyOf,
   metadataOf,
   newId,
+  ownedBy,
   readsAll,
   requireScope,
 } from '../http/requestContext.ts';
 import { parseBody } from '../http/validation.ts';
-import { ownedBy } from '../customers/customerRoutes.ts';
 import { historyView, paymentView } from './paymentView.ts';
-
-const PaymentParams = { paymentId: /^[A-Za-z0-9_-]{1,64}$/ };
 
 /** Payment commands (POST, `payments:write`) and queries (GET). */
 export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void {
@@ -62,7 +61,7 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
       metadata: metadataOf(request, credential),
       newStream,
       decide(history) {
-        if (history.length > 0 && !readsAll(credential) && history[0]?.metadata.actor !== credential.id) {
+        if (!ownedBy(history, credential)) {
           // A writer acts on its own payments only; others' do not exist for it.
           throw new ApiError('payment_not_found', `no payment ${paymentId}`);
         }
@@ -163,7 +162,7 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
 
   const paymentIdOf = (request: FastifyRequest): string => {
     const id = (request.params as { paymentId?: string }).paymentId ?? '';
-    if (!PaymentParams.paymentId.test(id)) throw new ApiError('payment_not_found', `no payment ${id}`);
+    if (!LedgerId.safeParse(id).success) throw new ApiError('payment_not_found', `no payment ${id}`);
     return id;
   };
 
@@ -246,11 +245,7 @@ export function registerPaymentRoutes(app: FastifyInstance, deps: AppDeps): void
     const credential = requireScope(request, 'payments:write', 'ledger:read', 'audit:read');
     const paymentId = paymentIdOf(request);
     const history = await readStream(deps.db, paymentId);
-    if (
-      history.length === 0 ||
-      history[0]?.streamType !== 'payment' ||
-      (!readsAll(credential) && history[0]?.metadata.actor !== credential.id)
-    ) {
+    if (history.length === 0 || history[0]?.streamType !== 'payment' || !ownedBy(history, credential)) {
       throw new ApiError('payment_not_found', `no payment ${paymentId}`);
     }
     return { payment: paymentView(foldPayment(history), history), events: history.map(historyView) };
@@ -303,7 +298,7 @@ function decodeCursor(cursor: string): { createdAt: string; paymentId: string } 
     if (
       typeof createdAt === 'string' &&
       typeof paymentId === 'string' &&
-      PaymentParams.paymentId.test(paymentId) &&
+      LedgerId.safeParse(paymentId).success &&
       isIsoInstant(createdAt)
     ) {
       return { createdAt, paymentId };
